@@ -1,0 +1,160 @@
+"""Command-line interface. Thin on purpose: every command parses its arguments and calls one library
+function that a notebook can call too."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+from typing import Callable, Sequence
+
+import divlab
+
+COMMANDS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {}
+
+
+class UsageError(Exception):
+    """A user mistake: printed as one line, exit status 2."""
+
+
+def command(name: str, help: str):
+    def register(setup):
+        setup.help = help
+        COMMANDS[name] = setup
+        return setup
+
+    return register
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict:
+    """`--set key=value` pairs; values are TOML (numbers, [lists], true, "strings"), bare words are strings."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects key=value, got {pair!r}")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        overrides[key.strip()] = value
+    return overrides
+
+
+# -- markov ----------------------------------------------------------------------------------------------
+@command("markov", "run a Markov algorithm (one rule per line: 'pattern -> replacement', '-> .x' terminates)")
+def _markov(parser: argparse.ArgumentParser):
+    parser.add_argument("rules_file", help="rules file in the usual notation")
+    parser.add_argument("text", help="input string")
+    parser.add_argument("--max-steps", type=int, default=10_000, help="stop runaway algorithms after this many steps")
+    parser.add_argument("--trace", action="store_true", help="print every step to stderr")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.markov import MarkovAlgorithm, format_rule, parse_rules_file
+
+        algorithm = MarkovAlgorithm(parse_rules_file(args.rules_file))
+        result = algorithm.run(args.text, max_steps=args.max_steps, trace=args.trace)
+        for step in result.trace:
+            rule = format_rule(algorithm.rules[step.rule_index])
+            print(f"{step.index:>5}  rule {step.rule_index + 1} [{rule}] at {step.position}: {step.after}", file=sys.stderr)
+        if not result.halted:
+            print(result.result)
+            print(
+                f"error: step limit reached: {args.max_steps} steps without halting (raise --max-steps if the "
+                "algorithm is expected to halt)",
+                file=sys.stderr,
+            )
+            return 3
+        print(result.result)
+        if args.trace:
+            print(f"halted after {result.steps} steps: {result.halt_reason.value}", file=sys.stderr)
+        return 0
+
+    return run
+
+
+# -- generate --------------------------------------------------------------------------------------------
+@command("generate", "write an instruction-tuning dataset directory for a registered task")
+def _generate(parser: argparse.ArgumentParser):
+    parser.add_argument("--task", default="rewrite", help="registered task (default: rewrite)")
+    parser.add_argument("--preset", help="named preset of the task (see --list-presets)")
+    parser.add_argument("--config", help="TOML file whose fields override the preset")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override one field (repeatable), e.g. --set num_train_rules=500")
+    parser.add_argument("--seed", type=int, help="shortcut for --set seed=N")
+    parser.add_argument("--out", help="dataset directory to write")
+    parser.add_argument("--force", action="store_true", help="replace an existing dataset directory")
+    parser.add_argument("--list-presets", action="store_true", help="list the task's presets and exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.data.summary import summarize_manifest
+        from divlab.tasks import get_task
+
+        task = get_task(args.task)
+        if args.list_presets:
+            print("\n".join(task.preset_names()))
+            return 0
+        if not args.out:
+            raise UsageError("--out DIR is required")
+        overrides = parse_overrides(args.overrides)
+        if args.seed is not None:
+            overrides["seed"] = args.seed
+        config = task.build_config(args.preset, args.config, overrides)
+        manifest = task.generate(config, Path(args.out), overwrite=args.force, progress=not args.quiet)
+        print(summarize_manifest(manifest))
+        print(f"wrote {args.out}")
+        return 0
+
+    return run
+
+
+# -- demo ------------------------------------------------------------------------------------------------
+@command("demo", "the main job on the laptop-sized default")
+def _demo(parser: argparse.ArgumentParser):
+    parser.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.data.summary import summarize_manifest
+        from divlab.tasks import get_task
+
+        task = get_task("rewrite")
+        config = task.build_config("demo")
+        manifest = task.generate(config, Path(args.out) / "dataset", overwrite=True)
+        print(summarize_manifest(manifest))
+        print(f"wrote {Path(args.out) / 'dataset'}")
+        return 0
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="divlab", description="instruction-diversity experiments")
+    parser.add_argument("--version", action="version", version=f"divlab {divlab.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, setup in COMMANDS.items():
+        child = sub.add_parser(name, help=setup.help, description=setup.help)
+        child.set_defaults(handler=setup(child))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from divlab.data.directory import DatasetDirError
+    from divlab.markov import RulesSyntaxError
+    from divlab.tasks.registry import ConfigError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, FileNotFoundError) as error:
+        print(f"divlab {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"divlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

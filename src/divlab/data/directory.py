@@ -1,0 +1,123 @@
+"""Dataset directories: written into a hidden sibling, renamed into place only when complete.
+
+A directory counts as a dataset only when its manifest exists; the manifest is written last and the whole
+directory appears with one rename, so an interrupted generation (even SIGKILL) never leaves something that
+looks complete. Leftover partial directories of dead processes are removed on the next write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+DATASET_FORMAT = "divlab-dataset"
+DATASET_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class DatasetDirError(RuntimeError):
+    pass
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_partials(out_dir: Path) -> None:
+    for candidate in out_dir.parent.glob(f".{out_dir.name}.partial-*"):
+        try:
+            pid = int(candidate.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(candidate, ignore_errors=True)
+
+
+def write_manifest(directory: Path, manifest: dict) -> None:
+    with open(directory / MANIFEST, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def atomic_dataset_dir(out_dir: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success it replaces `out_dir`, on any error it is removed.
+
+    The caller writes its files and, last, the manifest. An existing `out_dir` is only replaced when
+    `overwrite` is set, and only after the new one is complete.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise DatasetDirError(f"{out_dir} already exists; pass overwrite (--force) to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(out_dir)
+    partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        yield partial
+        if not (partial / MANIFEST).is_file():
+            raise DatasetDirError("internal error: the writer finished without a manifest")
+        if out_dir.exists():
+            retired = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+            os.replace(out_dir, retired)
+            os.replace(partial, out_dir)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(partial, out_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def read_manifest(directory: str | Path) -> dict:
+    """The manifest of a complete dataset directory, or a DatasetDirError naming what is wrong."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DatasetDirError(f"dataset directory not found: {directory}")
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise DatasetDirError(f"{directory} is not a complete divlab dataset (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DatasetDirError(f"{path} is not valid JSON: {error}") from None
+    if manifest.get("format") != DATASET_FORMAT:
+        raise DatasetDirError(f"{directory} is not a divlab dataset (format={manifest.get('format')!r})")
+    version = manifest.get("format_version")
+    if version != DATASET_FORMAT_VERSION:
+        raise DatasetDirError(
+            f"{directory} has dataset format version {version!r}; this divlab reads version {DATASET_FORMAT_VERSION}"
+        )
+    for name in manifest.get("files", {}):
+        if not (directory / name).is_file():
+            raise DatasetDirError(f"{directory} is incomplete: {name} listed in the manifest is missing")
+    return manifest
+
+
+def verify_checksums(directory: str | Path) -> dict[str, bool]:
+    """File name -> whether its sha256 matches the manifest."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    return {name: sha256_file(directory / name) == entry["sha256"] for name, entry in manifest["files"].items()}

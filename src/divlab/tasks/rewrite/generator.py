@@ -147,12 +147,13 @@ def _write_split(
     writer = _SplitWriter(directory / filename, config.format, split, rules, config.alphabet)
     occurrence_histogram: Counter = Counter()
     xs, ys = rules.xs, rules.ys
+    rule_codes, rule_lengths = chars.encode_padded(xs)
     for chunk, start in enumerate(range(0, size, CHUNK)):
         rng = stream(config.seed, "inputs", split, chunk)
         index = rule_index[start : start + CHUNK]
         has_op = ~noop[start : start + CHUNK]
         planted = choose_counts(occurrences, len(index), rng)
-        zs = make_inputs(rng, chars, xs, index, has_op, planted, config.z_len)
+        zs = make_inputs(rng, chars, rule_codes, rule_lengths, xs, index, has_op, planted, config.z_len)
         rule_ids = index.tolist()
         targets = [z.replace(xs[r], ys[r], 1) for r, z in zip(rule_ids, zs)]
         counts = [z.count(xs[r]) for r, z in zip(rule_ids, zs)]

@@ -30,11 +30,21 @@ class CharacterSource:
             self._map = {i: ch for i, ch in enumerate(alphabet)}
 
     def text(self, rng: np.random.Generator, count: int) -> str:
-        codes = rng.integers(0, self.size, size=count, dtype=np.uint8)
-        raw = codes.tobytes()
+        return self.decode(rng.integers(0, self.size, size=count, dtype=np.uint8).tobytes())
+
+    def decode(self, raw: bytes) -> str:
         if self._ascii:
             return raw.translate(self._table).decode("ascii")
         return raw.decode("latin-1").translate(self._map)
+
+    def encode_padded(self, strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Strings as a (n, max length) uint8 code matrix (zero padded) and their lengths."""
+        lookup = {ch: i for i, ch in enumerate(self.alphabet)}
+        lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
+        matrix = np.zeros((len(strings), max(1, int(lengths.max()) if len(strings) else 1)), dtype=np.uint8)
+        for row, s in enumerate(strings):
+            matrix[row, : len(s)] = [lookup[ch] for ch in s]
+        return matrix, lengths
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,8 @@ def remove_occurrences(z: str, x: str, alphabet: str, rng: np.random.Generator) 
 def make_inputs(
     rng: np.random.Generator,
     chars: CharacterSource,
+    rule_codes: np.ndarray,
+    rule_lengths: np.ndarray,
     xs: list[str],
     rule_index: np.ndarray,
     has_op: np.ndarray,
@@ -171,39 +183,41 @@ def make_inputs(
     z_len: IntRange,
 ) -> list[str]:
     """Inputs z: has-op rows get x planted `planted` times at random non-overlapping places in random filler;
-    no-op rows are random strings with every occurrence of x removed."""
+    no-op rows are random strings with every occurrence of x removed.
+
+    Filler characters are i.i.d., so "filler split around k copies of x" has the same distribution as "a
+    random string with x written over k non-overlapping windows"; the latter is a few numpy gathers.
+    `rule_codes[r]` holds x of rule r as alphabet codes (padded), `rule_lengths[r]` its length.
+    """
     size = len(rule_index)
-    lengths = rng.integers(z_len[0], z_len[1] + 1, size=size)
+    if size == 0:
+        return []
     width = z_len[1]
-    filler = chars.text(rng, size * width)
-    most = int(planted.max()) if size else 1
-    x_lengths = np.fromiter((len(x) for x in xs), dtype=np.int64, count=len(xs))[rule_index]
+    lengths = rng.integers(z_len[0], z_len[1] + 1, size=size)
+    codes = rng.integers(0, chars.size, size=(size, width), dtype=np.uint8)
+    x_lengths = rule_lengths[rule_index]
     planted = np.where(has_op, planted, 0)
     free = lengths - planted * x_lengths  # filler characters around the planted copies
-    # Insertion points into the filler: `planted` sorted uniform draws from 0..free (stars and bars).
-    cuts = np.floor(rng.random((size, most)) * (free + 1)[:, None]).astype(np.int64)
-    starts = np.arange(size, dtype=np.int64) * width
-    out: list[str] = []
+    most = int(planted.max())
+    if most:
+        # Stars and bars: `planted` sorted uniform cut points in 0..free; copy j starts at cut_j + j * |x|.
+        cuts = np.floor(rng.random((size, most)) * (free + 1)[:, None]).astype(np.int64)
+        cuts = np.where(np.arange(most)[None, :] < planted[:, None], cuts, np.iinfo(np.int64).max)
+        cuts.sort(axis=1)
+        x_codes = rule_codes[rule_index]
+        within = np.arange(x_codes.shape[1])[None, :]
+        flat = codes.reshape(-1)
+        row_base = (np.arange(size, dtype=np.int64) * width)[:, None]
+        for copy in range(most):
+            start = cuts[:, copy] + copy * x_lengths
+            write = (within < x_lengths[:, None]) & (planted > copy)[:, None]
+            flat[(row_base + start[:, None] + within)[write]] = x_codes[write]
+    text = chars.decode(codes.tobytes())
+    starts = (np.arange(size, dtype=np.int64) * width).tolist()
+    out = [text[s : s + n] for s, n in zip(starts, lengths.tolist())]
     alphabet = chars.alphabet
-    for i, x, start, length, k, n_free, first in zip(
-        range(size), map(xs.__getitem__, rule_index.tolist()), starts.tolist(), lengths.tolist(),
-        planted.tolist(), free.tolist(), cuts[:, 0].tolist(),
-    ):
-        if k == 0:
-            z = filler[start : start + length]
-            if x in z:
-                z = remove_occurrences(z, x, alphabet, rng)
-            out.append(z)
-        elif k == 1:
-            out.append(filler[start : start + first] + x + filler[start + first : start + n_free])
-        else:
-            base = filler[start : start + n_free]
-            points = sorted(cuts[i, :k].tolist())
-            pieces = []
-            previous = 0
-            for p in points:
-                pieces.append(base[previous:p])
-                previous = p
-            pieces.append(base[previous:])
-            out.append(x.join(pieces))
+    for i in np.flatnonzero(~has_op).tolist():
+        x = xs[rule_index[i]]
+        if x in out[i]:
+            out[i] = remove_occurrences(out[i], x, alphabet, rng)
     return out

@@ -110,6 +110,84 @@ def _generate(parser: argparse.ArgumentParser):
     return run
 
 
+# -- train -----------------------------------------------------------------------------------------------
+@command("train", "train a GPT-2 from scratch on a rewrite dataset (resumes when run again)")
+def _train(parser: argparse.ArgumentParser):
+    parser.add_argument("dataset", help="dataset directory written by `divlab generate`")
+    parser.add_argument("--out", required=True, help="run directory (checkpoints, metrics, final model)")
+    parser.add_argument("--model", default="paper", help="model preset: paper (6x256x4), small, tiny, micro")
+    parser.add_argument("--n-layer", type=int)
+    parser.add_argument("--n-embd", type=int, help="width")
+    parser.add_argument("--n-head", type=int)
+    parser.add_argument("--context", type=int, default=0, help="positions (default: the longest example)")
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--batch-size", type=int, default=64, help="examples per batch")
+    parser.add_argument("--batch-tokens", type=int, default=0, help="tokens per batch (overrides --batch-size)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=-1, help="warm-up steps (default: 2%% of the steps)")
+    parser.add_argument("--schedule", default="linear", help="linear, cosine, constant, constant_with_warmup")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--steps", type=int, default=0, help="optimizer steps (overrides --epochs)")
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--grad-clip", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores available)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--dtype", default="auto", help="auto (bf16 autocast on CUDA), fp32, bf16")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--checkpoint-seconds", type=float, default=120.0)
+    parser.add_argument("--quiet", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.models.gpt import ModelConfig
+        from divlab.train import TrainConfig, train
+
+        model = ModelConfig.from_preset(
+            args.model,
+            {"n_layer": args.n_layer, "n_embd": args.n_embd, "n_head": args.n_head,
+             "n_positions": args.context, "dropout": args.dropout},
+        )
+        config = TrainConfig(
+            model=model, batch_size=args.batch_size, batch_tokens=args.batch_tokens, lr=args.lr,
+            warmup_steps=args.warmup, schedule=args.schedule, epochs=args.epochs, max_steps=args.steps,
+            weight_decay=args.weight_decay, grad_clip=args.grad_clip, seed=args.seed, threads=args.threads,
+            device=args.device, dtype=args.dtype, compile=args.compile, checkpoint_seconds=args.checkpoint_seconds,
+        )
+        summary = train(args.dataset, args.out, config, progress=not args.quiet)
+        print(
+            f"trained {summary['steps']} steps ({summary['epochs']:.2f} epochs), final loss {summary['final_loss']:.4f}, "
+            f"{summary['tokens_per_s']:,.0f} tokens/s; model in {Path(args.out) / 'model'}"
+        )
+        return 0
+
+    return run
+
+
+# -- eval ------------------------------------------------------------------------------------------------
+@command("eval", "exact-match accuracy of a trained run on unseen-rule (and seen-rule) test data")
+def _eval(parser: argparse.ArgumentParser):
+    parser.add_argument("run", help="run directory (or a model directory)")
+    parser.add_argument("dataset", help="dataset directory")
+    parser.add_argument("--samples", type=int, default=0, help="print N greedily decoded unseen-rule examples")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N examples of each split")
+    parser.add_argument("--json", action="store_true", help="print the full metrics as JSON")
+    parser.add_argument("--quiet", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        import json
+
+        from divlab.evaluate import evaluate_run
+        from divlab.evaluate.report import format_metrics, print_samples
+
+        results = evaluate_run(args.run, args.dataset, limit=args.limit, progress=not args.quiet)
+        print(json.dumps(results, indent=2) if args.json else format_metrics(results))
+        if args.samples:
+            print_samples(args.run, args.dataset, args.samples)
+        return 0
+
+    return run
+
+
 # -- demo ------------------------------------------------------------------------------------------------
 @command("demo", "the main job on the laptop-sized default")
 def _demo(parser: argparse.ArgumentParser):
@@ -143,16 +221,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from divlab.data.directory import DatasetDirError
     from divlab.markov import RulesSyntaxError
     from divlab.tasks.registry import ConfigError
+    from divlab.train.loop import RunDirError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, FileNotFoundError) as error:
+    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, FileNotFoundError) as error:
         print(f"divlab {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"divlab {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"divlab {args.command}: interrupted{': ' + str(interrupt) if str(interrupt) else ''}", file=sys.stderr)
         return 130
 
 

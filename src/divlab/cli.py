@@ -188,21 +188,80 @@ def _eval(parser: argparse.ArgumentParser):
     return run
 
 
-# -- demo ------------------------------------------------------------------------------------------------
-@command("demo", "the main job on the laptop-sized default")
-def _demo(parser: argparse.ArgumentParser):
-    parser.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
+# -- reproduce / status / report -------------------------------------------------------------------------
+@command("reproduce", "run an experiment's grid (E1-E5) into a run directory and write its report")
+def _reproduce(parser: argparse.ArgumentParser):
+    parser.add_argument("experiment", help="e1, e2, e3, e4 or e5")
+    parser.add_argument("--preset", default="cpu", help="paper (GPU scale), cpu (2 cores) or smoke (seconds)")
+    parser.add_argument("--out", required=True, help="run directory (resumable: run the same command again)")
+    parser.add_argument("--seeds", type=int, help="seeds per grid point (default: the preset's)")
+    parser.add_argument("--backend", default="local", choices=["local", "ray"])
+    parser.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
+    parser.add_argument("--workers", type=int, default=0, help="parallel cells (default: fill the cores)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per cell (default: cores / workers)")
+    parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
-        from divlab.data.summary import summarize_manifest
-        from divlab.tasks import get_task
+        from divlab.sweep import run_sweep
 
-        task = get_task("rewrite")
-        config = task.build_config("demo")
-        manifest = task.generate(config, Path(args.out) / "dataset", overwrite=True)
-        print(summarize_manifest(manifest))
-        print(f"wrote {Path(args.out) / 'dataset'}")
+        counts = run_sweep(
+            args.experiment, args.preset, args.out, seeds=args.seeds, backend=args.backend, workers=args.workers,
+            threads=args.threads, ray_address=args.ray_address, progress=not args.quiet,
+        )
+        print(_format_counts(counts))
+        if not args.no_report:
+            from divlab.report import write_report
+
+            print(f"report: {write_report(args.out)}")
+        return 0 if counts["failed"] == 0 else 1
+
+    return run
+
+
+def _format_counts(counts: dict) -> str:
+    return "cells: " + ", ".join(f"{counts[k]} {k}" for k in ("done", "running", "failed", "pending"))
+
+
+@command("status", "show done / running / failed cells of a sweep directory")
+def _status(parser: argparse.ArgumentParser):
+    parser.add_argument("run", help="sweep run directory")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.sweep import sweep_status
+
+        status = sweep_status(args.run)
+        print(f"{status['experiment']} / {status['preset']}: {_format_counts(status['counts'])}")
+        for cell in status["running"]:
+            print(f"  running  {cell['cell_id']}  {cell['point']} seed {cell['seed']}")
+        for cell in status["failed"]:
+            last = (cell["error"] or "").strip().splitlines()[-1:] or [""]
+            print(f"  failed   {cell['cell_id']}  {cell['point']} seed {cell['seed']} (attempts {cell['attempts']}): {last[0]}")
         return 0
+
+    return run
+
+
+@command("report", "write the HTML report (with PNG figures) of a sweep directory")
+def _report(parser: argparse.ArgumentParser):
+    parser.add_argument("run", help="sweep run directory")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.report import write_report
+
+        print(f"report: {write_report(args.run)}")
+        return 0
+
+    return run
+
+
+# -- demo ------------------------------------------------------------------------------------------------
+@command("demo", "the main job on the laptop-sized default: E1 on 2 CPU cores, with its report")
+def _demo(parser: argparse.ArgumentParser):
+    parser.add_argument("--out", default="runs/demo-e1", help="run directory (default: runs/demo-e1)")
+
+    def run(args: argparse.Namespace) -> int:
+        return main(["reproduce", "e1", "--preset", "cpu", "--out", args.out])
 
     return run
 
@@ -221,13 +280,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from divlab.data.directory import DatasetDirError
     from divlab.markov import RulesSyntaxError
     from divlab.tasks.registry import ConfigError
+    from divlab.sweep.runner import SweepError
+    from divlab.sweep.store import StoreError
     from divlab.train.loop import RunDirError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, FileNotFoundError) as error:
+    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, SweepError, StoreError, FileNotFoundError) as error:
         print(f"divlab {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:

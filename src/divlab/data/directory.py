@@ -79,6 +79,9 @@ def atomic_dataset_dir(out_dir: str | Path, overwrite: bool = False) -> Iterator
         yield partial
         if not (partial / MANIFEST).is_file():
             raise DatasetDirError("internal error: the writer finished without a manifest")
+        if out_dir.exists() and not overwrite:
+            # Another process completed the same directory meanwhile: theirs stands, ours is dropped.
+            raise DatasetDirError(f"{out_dir} was created by another process while this one was writing")
         if out_dir.exists():
             retired = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
             os.replace(out_dir, retired)

@@ -168,7 +168,7 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
     from transformers import get_scheduler
 
     scheduler = get_scheduler(config.schedule, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
-    step, epoch, batch_in_epoch, tokens_seen, elapsed = 0, 0, 0, 0, 0.0
+    step, epoch, batch_in_epoch, tokens_seen, padded_tokens, elapsed = 0, 0, 0, 0, 0, 0.0
 
     checkpoint_dir = run_dir / "checkpoint"
     found = find_checkpoint(checkpoint_dir) if resuming else None
@@ -186,7 +186,7 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
         if state.get("rng_cuda") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         step, epoch, batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
-        tokens_seen, elapsed = state["tokens_seen"], state["elapsed"]
+        tokens_seen, padded_tokens, elapsed = state["tokens_seen"], state["padded_tokens"], state["elapsed"]
     model.to(device)
     if found is not None:  # optimizer state must follow the parameters' device
         optimizer.load_state_dict(optimizer.state_dict())
@@ -200,7 +200,7 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
             "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
-            "tokens_seen": tokens_seen, "elapsed": elapsed + (time.perf_counter() - started), "reason": reason,
+            "tokens_seen": tokens_seen, "padded_tokens": padded_tokens, "elapsed": elapsed + (time.perf_counter() - started), "reason": reason,
         }
         save_checkpoint(checkpoint_dir, model, tokenizer, state)
 
@@ -230,8 +230,10 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
             optimizer.zero_grad(set_to_none=True)
             step += 1
             batch_in_epoch += 1
-            tokens_seen += int(input_ids.numel())
-            window_tokens += int(input_ids.numel())
+            real_tokens = int(data.lengths[batches[batch_in_epoch - 1]].sum())  # padding excluded
+            tokens_seen += real_tokens
+            padded_tokens += int(input_ids.numel())
+            window_tokens += real_tokens
             bar.update(1)
             if step % config.log_every == 0 or step == total_steps:
                 loss_value = float(loss.detach())
@@ -263,6 +265,7 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
         "steps": step,
         "epochs": step / batches_per_epoch,
         "tokens_seen": tokens_seen,
+        "padding_fraction": 1 - tokens_seen / max(padded_tokens, 1),
         "final_loss": loss_value,
         "elapsed_s": total_elapsed,
         "tokens_per_s": tokens_seen / max(total_elapsed, 1e-9),

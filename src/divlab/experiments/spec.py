@@ -1,0 +1,154 @@
+"""Loading experiment presets and expanding their grids into cells.
+
+A preset file (`presets/experiments/<experiment>/<preset>.toml`) has tables `dataset` (rewrite task fields),
+`model` (ModelConfig fields or `preset = "small"`), `train` (TrainConfig fields), `eval`, and `grid`:
+each grid entry is an axis. An axis is either a dotted field path with a list of values
+(`"dataset.num_train_rules" = [10, 100]`) or a named axis whose values are tables of overrides with a
+`label` (`family = [{ label = "repeat", dataset = { families = [...] } }, ...]`). Seeds are one more axis.
+A cell's identity is the hash of its complete resolved config, so any change to what a cell computes gives
+it a new id, and nothing else does.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from divlab.models.gpt import ModelConfig
+from divlab.tasks.registry import ConfigError
+from divlab.tasks.rewrite import RewriteConfig
+from divlab.train.config import TrainConfig
+
+SECTIONS = ("dataset", "model", "train", "eval")
+
+
+def _presets_root():
+    return resources.files("divlab").joinpath("presets", "experiments")
+
+
+def experiment_names() -> list[str]:
+    return sorted(p.name for p in _presets_root().iterdir() if p.is_dir())
+
+
+def preset_names(experiment: str) -> list[str]:
+    folder = _presets_root().joinpath(experiment)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid point x seed, fully resolved."""
+
+    point: dict  # axis name -> label (what the report groups by)
+    seed: int
+    config: dict  # {"dataset": ..., "model": ..., "train": ..., "eval": ...}
+
+    @property
+    def cell_id(self) -> str:
+        return config_hash(self.config)
+
+    @property
+    def dataset_id(self) -> str:
+        return config_hash({"dataset": self.config["dataset"]})
+
+
+def config_hash(config: dict) -> str:
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _set_path(target: dict, path: str, value: Any, experiment: str) -> None:
+    section, _, name = path.partition(".")
+    if section not in SECTIONS or not name:
+        raise ConfigError("grid", path, f"axis of experiment {experiment!r} must be '<{'|'.join(SECTIONS)}>.<field>'")
+    target.setdefault(section, {})[name] = value
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    out = copy.deepcopy(base)
+    for section, values in overrides.items():
+        if section == "label":
+            continue
+        if section not in SECTIONS or not isinstance(values, dict):
+            raise ConfigError("grid", section, f"override tables hold sections {', '.join(SECTIONS)}")
+        out.setdefault(section, {}).update(values)
+    return out
+
+
+@dataclass
+class ExperimentSpec:
+    experiment: str
+    preset: str
+    description: str
+    base: dict
+    axes: dict[str, list[tuple[str, dict]]]  # axis -> [(label, overrides)]
+    seeds: int = 1
+    report: dict = field(default_factory=dict)
+
+    def cells(self) -> list[Cell]:
+        names = list(self.axes)
+        cells = []
+        for combo in itertools.product(*(self.axes[n] for n in names)):
+            config = copy.deepcopy(self.base)
+            point = {}
+            for name, (label, overrides) in zip(names, combo):
+                point[name] = label
+                config = _merge(config, overrides)
+            for seed in range(self.seeds):
+                seeded = copy.deepcopy(config)
+                seeded["dataset"]["seed"] = seed
+                seeded["train"]["seed"] = seed
+                cells.append(Cell(point=point, seed=seed, config=resolve(seeded)))
+        return cells
+
+
+def resolve(config: dict) -> dict:
+    """Validate every section through its typed config and return the complete, canonical values."""
+    dataset = RewriteConfig.from_dict(config.get("dataset", {})).to_dict()
+    model_values = dict(config.get("model", {}))
+    preset = model_values.pop("preset", None)
+    model = (ModelConfig.from_preset(preset, model_values) if preset else ModelConfig(**model_values)).to_dict()
+    train = TrainConfig.from_dict({**config.get("train", {}), "model": model}).to_dict()
+    train.pop("model")
+    evaluation = {"batch_tokens": 16384, **config.get("eval", {})}
+    return {"dataset": dataset, "model": model, "train": train, "eval": evaluation}
+
+
+def load_experiment(experiment: str, preset: str, seeds: int | None = None) -> ExperimentSpec:
+    folder = _presets_root().joinpath(experiment)
+    if not folder.is_dir():
+        raise ConfigError("experiment", experiment, f"unknown experiment; known: {', '.join(experiment_names())}")
+    path = folder.joinpath(f"{preset}.toml")
+    if not path.is_file():
+        raise ConfigError("preset", preset, f"unknown preset for {experiment}; known: {', '.join(preset_names(experiment))}")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    base = {section: data.get(section, {}) for section in SECTIONS}
+    axes: dict[str, list[tuple[str, dict]]] = {}
+    for name, values in data.get("grid", {}).items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"grid.{name}", values, "an axis is a non-empty list")
+        entries = []
+        for value in values:
+            if isinstance(value, dict):
+                if "label" not in value:
+                    raise ConfigError(f"grid.{name}", value, "table values of an axis need a label")
+                entries.append((str(value["label"]), {k: v for k, v in value.items() if k != "label"}))
+            else:
+                overrides: dict = {}
+                _set_path(overrides, name, value, experiment)
+                entries.append((value, overrides))
+        axes[name] = entries
+    spec = ExperimentSpec(
+        experiment=experiment, preset=preset, description=data.get("description", ""), base=base, axes=axes,
+        seeds=seeds if seeds is not None else int(data.get("seeds", 1)), report=data.get("report", {}),
+    )
+    if spec.seeds < 1:
+        raise ConfigError("seeds", spec.seeds, "must be >= 1")
+    spec.cells()  # validates every grid point before anything runs
+    return spec

@@ -1,0 +1,73 @@
+"""Where cells run: a local process pool (stdlib) or a Ray cluster. Both call `run_cell` and hand each
+outcome to `on_result` in the sweep's main process, which alone writes the store."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable
+
+from divlab.sweep.cell import run_cell
+
+Job = tuple[str, dict]  # (cell_id, config)
+OnStart = Callable[[str], None]
+OnResult = Callable[[str, dict], None]
+
+
+def run_local(jobs: list[Job], run_dir: str, workers: int, threads: int, on_start: OnStart, on_result: OnResult) -> None:
+    """At most `workers` cells in flight, each in its own process with `threads` torch threads. A worker that
+    dies (killed for memory, a segfault) fails only the cells it was running; the pool is rebuilt."""
+    context = multiprocessing.get_context("spawn")  # no fork after torch has started its thread pools
+    queue = list(jobs)
+    while queue:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            in_flight = {}
+            broken = False
+            while (queue or in_flight) and not broken:
+                while queue and len(in_flight) < workers:
+                    cell_id, config = queue.pop(0)
+                    on_start(cell_id)
+                    in_flight[pool.submit(run_cell, cell_id, config, run_dir, threads)] = cell_id
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    cell_id = in_flight.pop(future)
+                    try:
+                        on_result(cell_id, future.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        on_result(cell_id, {"ok": False, "error": "the worker process died (killed for memory or crashed)"})
+            if broken:
+                for future, cell_id in in_flight.items():
+                    on_result(cell_id, {"ok": False, "error": "the worker process pool broke while this cell ran"})
+                pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_ray(jobs: list[Job], run_dir: str, threads: int, on_start: OnStart, on_result: OnResult, address: str | None = None) -> None:
+    """Each cell is a Ray task reserving `threads` CPUs. On a cluster, `run_dir` must be on storage that every
+    node sees (results still come back to this process)."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray backend needs Ray: pip install 'divlab[sweep-ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                 **({} if address else {"num_cpus": max(threads, multiprocessing.cpu_count())}))
+    try:
+        task = ray.remote(num_cpus=threads, max_retries=0)(run_cell)
+        futures = {}
+        for cell_id, config in jobs:
+            on_start(cell_id)
+            futures[task.remote(cell_id, config, run_dir, threads)] = cell_id
+        while futures:
+            done, _ = ray.wait(list(futures), num_returns=1)
+            cell_id = futures.pop(done[0])
+            try:
+                outcome = ray.get(done[0])
+            except Exception as error:  # a crashed worker or node
+                outcome = {"ok": False, "error": f"Ray task failed: {error!r}"}
+            on_result(cell_id, outcome)
+    finally:
+        if started_here:
+            ray.shutdown()

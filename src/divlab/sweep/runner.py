@@ -1,0 +1,139 @@
+"""Running an experiment's grid into a run directory, resumably."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from divlab.experiments.spec import load_experiment
+from divlab.sweep.store import ResultStore, StoreError
+
+
+class SweepError(RuntimeError):
+    pass
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def size_workers(pending: int, workers: int = 0, threads: int = 0) -> tuple[int, int]:
+    """Workers x threads filling the machine: one thread per worker by default (small models use a core
+    best on their own; two processes sharing cores slow each other down many times)."""
+    cores = available_cores()
+    if not workers:
+        workers = max(1, min(pending, cores // max(1, threads) if threads else cores))
+    if not threads:
+        threads = max(1, cores // workers)
+    return workers, threads
+
+
+class _RunLock:
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / ".sweep.lock"
+
+    def __enter__(self):
+        self.handle = open(self.path, "w")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepError(f"another sweep is running in {self.path.parent}") from None
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def open_run_dir(run_dir: Path, experiment: str, preset: str) -> ResultStore:
+    if run_dir.exists() and any(run_dir.iterdir()) and not (run_dir / "results.sqlite").is_file():
+        raise SweepError(f"{run_dir} exists and is not a divlab sweep directory")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(run_dir, create=True)
+    meta = store.meta()
+    if "experiment" in meta and (meta["experiment"], meta["preset"]) != (experiment, preset):
+        store.close()
+        raise SweepError(
+            f"{run_dir} was created by experiment {meta['experiment']!r} preset {meta['preset']!r}, not {experiment!r} {preset!r}"
+        )
+    store.set_meta(experiment=experiment, preset=preset)
+    return store
+
+
+def run_sweep(
+    experiment: str, preset: str, run_dir, *, seeds: int | None = None, backend: str = "local", workers: int = 0,
+    threads: int = 0, ray_address: str | None = None, progress: bool = True,
+) -> dict:
+    """Run every cell not yet done (failed and interrupted ones again); return the status counts."""
+    spec = load_experiment(experiment, preset, seeds)  # fails on bad input before anything runs
+    if backend not in ("local", "ray"):
+        raise SweepError(f"backend={backend!r}: known backends are local and ray")
+    run_dir = Path(run_dir)
+    try:
+        store = open_run_dir(run_dir, experiment, preset)
+    except StoreError as error:
+        raise SweepError(str(error)) from None
+    with _RunLock(run_dir):
+        cells = spec.cells()
+        store.add_cells(cells)
+        (run_dir / "experiment.json").write_text(json.dumps(
+            {"experiment": experiment, "preset": preset, "seeds": spec.seeds, "description": spec.description,
+             "axes": {name: [label for label, _ in values] for name, values in spec.axes.items()}, "report": spec.report},
+            indent=2))
+        jobs = [(c.cell_id, c.config) for c in cells if store.status_of(c.cell_id) != "done"]
+        total = len(cells)
+        bar = tqdm(total=total, initial=total - len(jobs), desc=f"{experiment}/{preset}", unit="cell", disable=not progress, dynamic_ncols=True)
+        failed = 0
+
+        def on_start(cell_id: str) -> None:
+            store.mark_running(cell_id)
+
+        def on_result(cell_id: str, outcome: dict) -> None:
+            nonlocal failed
+            if outcome.get("ok"):
+                store.mark_done(cell_id, outcome["result"])
+            else:
+                failed += 1
+                store.mark_failed(cell_id, outcome.get("error", "unknown error"))
+            bar.update(1)
+            bar.set_postfix(failed=failed)
+
+        if jobs:
+            workers, threads = size_workers(len(jobs), workers, threads)
+            if backend == "local":
+                from divlab.sweep.backends import run_local
+
+                run_local(jobs, str(run_dir), workers, threads, on_start, on_result)
+            else:
+                from divlab.sweep.backends import run_ray
+
+                run_ray(jobs, str(run_dir), threads, on_start, on_result, address=ray_address)
+        bar.close()
+        counts = store.counts()
+    store.close()
+    return counts
+
+
+def sweep_status(run_dir) -> dict:
+    try:
+        store = ResultStore(run_dir)
+    except StoreError as error:
+        raise SweepError(str(error)) from None
+    try:
+        meta = store.meta()
+        rows = store.rows()
+        return {
+            "experiment": meta.get("experiment"), "preset": meta.get("preset"), "counts": store.counts(),
+            "failed": [{"cell_id": r["cell_id"], "point": r["point"], "seed": r["seed"], "attempts": r["attempts"],
+                        "error": r["error"]} for r in rows if r["status"] == "failed"],
+            "running": [{"cell_id": r["cell_id"], "point": r["point"], "seed": r["seed"]} for r in rows if r["status"] == "running"],
+        }
+    finally:
+        store.close()

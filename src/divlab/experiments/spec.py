@@ -18,6 +18,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from divlab.models.gpt import ModelConfig
@@ -121,13 +122,25 @@ def resolve(config: dict) -> dict:
 
 
 def load_experiment(experiment: str, preset: str, seeds: int | None = None) -> ExperimentSpec:
+    """`preset` names a packaged preset of `experiment`, or is the path of a preset file of one's own."""
     folder = _presets_root().joinpath(experiment)
     if not folder.is_dir():
         raise ConfigError("experiment", experiment, f"unknown experiment; known: {', '.join(experiment_names())}")
-    path = folder.joinpath(f"{preset}.toml")
-    if not path.is_file():
-        raise ConfigError("preset", preset, f"unknown preset for {experiment}; known: {', '.join(preset_names(experiment))}")
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    if preset.endswith(".toml"):
+        path = Path(preset)
+        if not path.is_file():
+            raise ConfigError("preset", preset, "preset file not found")
+    else:
+        path = folder.joinpath(f"{preset}.toml")
+        if not path.is_file():
+            raise ConfigError("preset", preset, f"unknown preset for {experiment}; known: {', '.join(preset_names(experiment))}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("preset", preset, f"not valid TOML ({error})") from None
+    unknown = set(data) - {"description", "seeds", "grid", "report", *SECTIONS}
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], data[sorted(unknown)[0]], "unknown preset table; known: description, seeds, grid, report, " + ", ".join(SECTIONS))
     base = {section: data.get(section, {}) for section in SECTIONS}
     axes: dict[str, list[tuple[str, dict]]] = {}
     for name, values in data.get("grid", {}).items():

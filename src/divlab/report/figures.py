@@ -169,4 +169,11 @@ def e5(rows, figure_path, axes_order) -> dict:
     return {"headers": ["train occurrences"] + [f"I = {c}" for c in counts], "table": table}
 
 
-BUILDERS = {"e1": e1, "e2": e2, "e3": e3, "e4": e4, "e5": e5}
+# kind -> (builder, grid axes it needs)
+BUILDERS = {
+    "e1": (e1, (I_AXIS,)),
+    "e2": (e2, (I_AXIS, "dataset.noop_fraction")),
+    "e3": (e3, (I_AXIS, "shape")),
+    "e4": (e4, (I_AXIS, "constraint")),
+    "e5": (e5, (I_AXIS, "occurrences")),
+}

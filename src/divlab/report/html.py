@@ -37,7 +37,11 @@ def write_report(run_dir) -> Path:
         f"<p>Cells: {counts['done']} done, {counts['failed']} failed, {counts['pending'] + counts['running']} not run. "
         f"Every number below is read from <code>results.sqlite</code>.</p>",
     ]
-    builder = BUILDERS.get(kind)
+    builder, needed = BUILDERS.get(kind, (None, ()))
+    missing = [axis for axis in needed if rows and axis not in rows[0]["point"]]
+    if missing:
+        parts.append(f"<p>No {html.escape(kind)} figure: the grid lacks the axis {html.escape(', '.join(missing))}.</p>")
+        builder = None
     if builder and rows:
         figure = out / f"{kind}.png"
         section = builder(rows, figure, list(info.get("axes", {})))

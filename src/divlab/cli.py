@@ -220,7 +220,7 @@ def _reproduce(parser: argparse.ArgumentParser):
 
 
 def _format_counts(counts: dict) -> str:
-    return "cells: " + ", ".join(f"{counts[k]} {k}" for k in ("done", "running", "failed", "pending"))
+    return "cells: " + ", ".join(f"{n} {state}" for state, n in counts.items())
 
 
 @command("status", "show done / running / failed cells of a sweep directory")
@@ -232,8 +232,9 @@ def _status(parser: argparse.ArgumentParser):
 
         status = sweep_status(args.run)
         print(f"{status['experiment']} / {status['preset']}: {_format_counts(status['counts'])}")
+        state = "running" if status["active"] else "interrupted (runs again next time)"
         for cell in status["running"]:
-            print(f"  running  {cell['cell_id']}  {cell['point']} seed {cell['seed']}")
+            print(f"  {state}  {cell['cell_id']}  {cell['point']} seed {cell['seed']}")
         for cell in status["failed"]:
             last = (cell["error"] or "").strip().splitlines()[-1:] or [""]
             print(f"  failed   {cell['cell_id']}  {cell['point']} seed {cell['seed']} (attempts {cell['attempts']}): {last[0]}")

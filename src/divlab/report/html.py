@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from divlab.report.figures import BUILDERS
+from divlab.report.verdicts import CHECKS
 from divlab.sweep.store import ResultStore
 
 
@@ -46,6 +47,12 @@ def write_report(run_dir) -> Path:
         figure = out / f"{kind}.png"
         section = builder(rows, figure, list(info.get("axes", {})))
         parts.append(f'<img src="{figure.name}" alt="{kind} figure">')
+        try:
+            shown, why = CHECKS[kind](rows)
+        except (KeyError, ValueError) as error:  # an incomplete grid: say so rather than guess
+            shown, why = False, f"cannot be judged from these cells ({error!r})"
+        verdict = "shows the paper's effect" if shown else "does NOT show the paper's effect"
+        parts.append(f'<p class="verdict"><b>This run {verdict}:</b> {html.escape(why)}.</p>')
         fit = section.get("threshold")
         if kind == "e1":
             parts.append(

@@ -121,7 +121,23 @@ def run_sweep(
     return counts
 
 
+def sweep_active(run_dir: Path) -> bool:
+    """Whether a sweep process holds the run directory's lock right now."""
+    path = Path(run_dir) / ".sweep.lock"
+    if not path.exists():
+        return False
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def sweep_status(run_dir) -> dict:
+    """Counts and the running / failed cells. 'running' cells of a sweep that is no longer alive are
+    reported as interrupted: the next run starts them again."""
     try:
         store = ResultStore(run_dir)
     except StoreError as error:
@@ -129,8 +145,12 @@ def sweep_status(run_dir) -> dict:
     try:
         meta = store.meta()
         rows = store.rows()
+        counts = store.counts()
+        active = sweep_active(Path(run_dir))
+        if not active:
+            counts["interrupted"] = counts.pop("running")
         return {
-            "experiment": meta.get("experiment"), "preset": meta.get("preset"), "counts": store.counts(),
+            "experiment": meta.get("experiment"), "preset": meta.get("preset"), "counts": counts, "active": active,
             "failed": [{"cell_id": r["cell_id"], "point": r["point"], "seed": r["seed"], "attempts": r["attempts"],
                         "error": r["error"]} for r in rows if r["status"] == "failed"],
             "running": [{"cell_id": r["cell_id"], "point": r["point"], "seed": r["seed"]} for r in rows if r["status"] == "running"],

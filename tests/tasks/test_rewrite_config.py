@@ -17,6 +17,7 @@ SMALL = dict(num_train_rules=10, budget=100, num_test_rules=5, num_test_examples
         (dict(alphabet="ab-c"), "alphabet", "ab-c"),
         (dict(alphabet="ab c"), "alphabet", "ab c"),
         (dict(alphabet="aab"), "alphabet", "aab"),
+        (dict(alphabet="ab\x00"), "alphabet", "ab\\x00"),
         (dict(occurrences=3, x_len=(1, 20), z_len=(50, 50)), "occurrences", "3"),
         (dict(occurrences=[1, 0]), "occurrences", None),
         (dict(families=[{"name": "spiral", "k": [3, 4]}]), "families.name", "spiral"),

@@ -10,8 +10,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 SPECIALS = ("<pad>", "<bos>", "<sep>", "<ans>", "<eos>")
 TOKENIZER_FILE = "divlab_tokenizer.json"
 
@@ -58,25 +56,6 @@ class CharTokenizer:
                 break
             out.append(self.tokens[i] if i >= len(SPECIALS) else "")
         return "".join(out)
-
-    def encode_rows(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Many rows at once: (flat token ids, sequence start offsets, answer starts), as compact arrays."""
-        lookup = np.zeros(0x110000 if any(ord(c) > 255 for c in self.alphabet) else 256, dtype=np.int16)
-        for ch, i in self._char_ids.items():
-            lookup[ord(ch)] = i
-        pieces, offsets, answers = [], [0], []
-        for row in rows:
-            prompt = f"{row['x']}\x00{row['y']}\x00{row['z']}\x00"
-            codes = np.frombuffer((prompt + row["target"]).encode("utf-32-le"), dtype=np.uint32)
-            ids = lookup[codes]
-            ids[codes == 0] = self.sep_id
-            answer = len(prompt) + 1  # after <bos>
-            ids[answer - 2] = self.ans_id  # the third separator is <ans>
-            pieces.append(np.concatenate(([self.bos_id], ids, [self.eos_id])).astype(np.int16))
-            offsets.append(offsets[-1] + len(pieces[-1]))
-            answers.append(answer)
-        flat = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
-        return flat, np.array(offsets, dtype=np.int64), np.array(answers, dtype=np.int64)
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / TOKENIZER_FILE

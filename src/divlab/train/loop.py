@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -278,8 +279,6 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
     tmp = run_dir / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2))
     os.replace(tmp, run_dir / "summary.json")
-    import shutil
-
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return summary
 

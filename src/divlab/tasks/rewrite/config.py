@@ -11,8 +11,9 @@ from typing import Any, Mapping
 from divlab.tasks.registry import ConfigError, check_known_fields
 
 # Characters that separate fields when examples are rendered as text (prompts for pretrained LLMs, the
-# special-token spellings `<sep>`, `x -> y`), so they can never be letters of the task's alphabet.
-RESERVED_CHARACTERS = frozenset(string.whitespace + "<>|-")
+# special-token spellings `<sep>`, `x -> y`), and control characters (the tokenizer uses some internally),
+# so they can never be letters of the task's alphabet.
+RESERVED_CHARACTERS = frozenset(string.whitespace + "<>|-" + "".join(map(chr, range(32))) + "\x7f")
 FAMILIES = ("free", "repeat", "periodic", "mirror")
 ALLOCATIONS = ("uniform", "power")
 FORMATS = ("jsonl", "parquet")

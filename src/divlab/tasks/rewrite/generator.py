@@ -35,7 +35,6 @@ from divlab.tasks.rewrite.sampling import (
 )
 
 CHUNK = 1 << 15
-COLUMNS = ("x", "y", "z", "target", "has_op", "occurrences", "rule_id", "split", "family", "k")
 
 
 def _sample_all_rules(config: RewriteConfig) -> tuple[RuleSet, RuleSet]:

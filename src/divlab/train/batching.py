@@ -9,6 +9,7 @@ fused `is_causal` attention kernel is used. Padding positions carry no labels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -34,8 +35,9 @@ class TokenizedSplit:
     def __len__(self) -> int:
         return len(self.answer_starts)
 
-    @property
+    @cached_property
     def lengths(self) -> np.ndarray:
+        # Cached: read on every training step (collate, token counts); recomputing is O(examples).
         return np.diff(self.offsets)
 
     def sequence(self, i: int) -> np.ndarray:

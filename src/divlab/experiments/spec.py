@@ -54,10 +54,6 @@ class Cell:
     def cell_id(self) -> str:
         return config_hash(self.config)
 
-    @property
-    def dataset_id(self) -> str:
-        return config_hash({"dataset": self.config["dataset"]})
-
 
 def config_hash(config: dict) -> str:
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from divlab.experiments.spec import load_experiment
+from divlab.machine import available_cores
 from divlab.sweep.store import ResultStore, StoreError
 
 
 class SweepError(RuntimeError):
     pass
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def size_workers(pending: int, workers: int = 0, threads: int = 0) -> tuple[int, int]:

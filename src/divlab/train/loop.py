@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 import divlab
 from divlab.data import read_manifest
 from divlab.hf import quiet_transformers
+from divlab.machine import available_cores
 from divlab.models.gpt import build_model, non_embedding_parameters
 from divlab.models.tokenizer import CharTokenizer
 from divlab.seeding import stream_entropy
@@ -57,10 +58,7 @@ def autocast_for(device: torch.device, dtype: str):
 
 def set_threads(threads: int) -> int:
     if threads <= 0:
-        try:
-            threads = len(os.sched_getaffinity(0))
-        except AttributeError:
-            threads = os.cpu_count() or 1
+        threads = available_cores()
     torch.set_num_threads(threads)
     return threads
 

@@ -1,0 +1,43 @@
+"""Code out of a chat model's answer: fenced blocks first, else the answer minus leading and trailing prose.
+
+Kept deliberately simple and predictable; the raw answer is stored beside what was extracted, so a
+user can always see (and re-extract) what the model really said.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+_FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+_CODE_START = re.compile(r"^(def |class |import |from |async def |@|if __name__)")
+
+
+def extract_code(answer: str, entry_point: str | None = None) -> str:
+    """The Python code in `answer`.
+
+    - Fenced blocks: python/py/unlabelled ones; the one defining `entry_point` if any does, else the
+      longest. An unclosed final fence counts up to the end.
+    - No fences: from the first line that starts code (def/class/import/from/@) to the last line that
+      keeps the text parseable, dropping trailing prose.
+    """
+    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(answer)]
+    blocks = [body for lang, body in blocks if lang in ("", "python", "py", "python3")]
+    if blocks:
+        if entry_point:
+            defining = [b for b in blocks if re.search(rf"^\s*(async\s+)?def\s+{re.escape(entry_point)}\s*\(", b, re.M)]
+            if defining:
+                blocks = defining
+        return max(blocks, key=len).strip("\n") + "\n"
+    lines = answer.splitlines()
+    start = next((i for i, line in enumerate(lines) if _CODE_START.match(line)), None)
+    if start is None:
+        return answer
+    for end in range(len(lines), start, -1):
+        candidate = "\n".join(lines[start:end])
+        try:
+            ast.parse(candidate)
+            return candidate.rstrip() + "\n"
+        except SyntaxError:
+            continue
+    return "\n".join(lines[start:]) + "\n"

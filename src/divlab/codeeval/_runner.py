@@ -1,8 +1,10 @@
 """The process that runs one untrusted program. Started by `sandbox.py` as `python -I _runner.py`.
 
-Standard library only and never imports divlab: it starts in ~20 ms and has nothing to trust but its
-payload. The payload (a pickle written by the parent, which is trusted) arrives on stdin; the result
-goes to an inherited file descriptor as JSON (or a pickle for ground truth).
+Standard library only and never imports divlab, and imports as little as it can (it runs under
+`python -I -S`, ~10 ms to start): start-up is most of the cost of scoring a sample. The payload
+(marshal, or pickle when it holds other types; written by the trusted parent) arrives on stdin; the
+result goes to an inherited file descriptor as a Python literal (read back with `ast.literal_eval`,
+which is safe on whatever the program may have written there), or as a pickle for ground truth.
 
 When the parent started it inside fresh user, mount, PID and network namespaces (`unshare`), it first
 confines itself: every mount read-only, a private size-capped tmpfs on /tmp as the only writable
@@ -12,15 +14,13 @@ no-new-privileges set. Then rlimits (memory, CPU, processes, file size), then th
 
 from __future__ import annotations
 
-import copy
-import ctypes
-import json
+import marshal
 import math
 import os
-import pickle
 import resource
-import signal
 import sys
+
+import _signal as signal  # the C module: `signal` pulls in enum (~7 ms of start-up)
 import time
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -32,7 +32,14 @@ PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 24, 28, 38
 # SECBIT_NOROOT(+LOCKED), NO_SETUID_FIXUP(+LOCKED), KEEP_CAPS_LOCKED: uid 0 never regains capabilities.
 SECUREBITS = 0b101111
 
-_libc = ctypes.CDLL(None, use_errno=True)
+_libc = None
+
+
+def _load_libc():
+    global _libc, ctypes
+    import ctypes  # ~4 ms: only where namespaces are used
+
+    _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _mount(source, target, fstype, flags, data=None) -> None:
@@ -57,6 +64,7 @@ def _mount_points() -> list[tuple[str, int]]:
 
 def confine_filesystem(tmp_bytes: int) -> None:
     """Read-only everything, a private tmpfs /tmp, a minimal /dev, a private /proc."""
+    _load_libc()
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     for point, flags in _mount_points():
         try:  # keep each mount's own nosuid/nodev/noexec: a user namespace may not clear locked flags
@@ -243,6 +251,8 @@ def run_ground_truth(payload: dict) -> dict:
     exec(compile(payload["program"], "<reference>", "exec"), namespace)
     fn = namespace[payload["entry_point"]]
     outputs, seconds = [], []
+    import copy
+
     for inp in payload["inputs"]:
         inp = copy.deepcopy(inp)
         start = time.time()
@@ -257,7 +267,15 @@ MODES = {"program": run_program, "io": run_io, "ground_truth": run_ground_truth}
 
 
 def main() -> None:
-    payload = pickle.load(sys.stdin.buffer)
+    raw = sys.stdin.buffer.read()
+    if raw[:1] == b"M":
+        payload = marshal.loads(raw[1:])
+    else:
+        import pickle
+
+        payload = pickle.loads(raw[1:])
+    del raw
+    sys.path[:] = payload["sys_path"]  # -S skipped site: the parent's import path, so numpy & co. import
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # the program reads an empty stdin, never the payload
     result = os.fdopen(payload["result_fd"], "wb")
@@ -271,11 +289,14 @@ def main() -> None:
     set_limits(payload["limits"])
     outcome = MODES[payload["mode"]](payload)
     if payload["mode"] == "ground_truth":
+        import pickle
+
         pickle.dump(outcome, result)
     else:
-        result.write(json.dumps(outcome).encode())
+        result.write(repr(outcome).encode())
     result.flush()
     sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(0)  # skip interpreter teardown: the program may have left threads or broken atexit hooks
 
 

@@ -141,9 +141,22 @@ def _evalplus_file(name: str, path: Path | None) -> Path:
     return cached
 
 
-def _version_from(path: Path, default: str) -> str:
-    stem = path.name.split(".")[0]
-    return stem.rsplit("-", 1)[1] if "-v" in stem else default
+# EvalPlus's dataset hash (MD5 of the uncompressed JSONL) of each known release.
+KNOWN_RELEASES = {
+    "fe585eb4df8c88d844eeb463ea4d0302": "v0.1.10",
+    "401e75ad986361dccc7afecb4121e295": "mini-v0.1.10",
+    "ee43ecabebf20deef4bb776a405ac5b1": "v0.2.0",
+    "ebe95df0d5220f00cedd6f4bddea35e4": "v0.1.0",
+}
+
+
+def _version_of(path: Path, md5: str) -> str:
+    if md5 in KNOWN_RELEASES:
+        return KNOWN_RELEASES[md5]
+    import re
+
+    match = re.search(r"-(v\d+(?:\.\d+)*)", path.name)
+    return f"{match.group(1)}?" if match else "unknown"  # "?": named so, but not a release we know
 
 
 @register("humaneval")
@@ -177,8 +190,8 @@ def _evalplus(name: str, oracle: str, path: Path | None, deserialize) -> Benchma
             task_id, row["prompt"], row["entry_point"], row["canonical_solution"],
             base_inputs=deserialize(task_id, row["base_input"]), plus_inputs=deserialize(task_id, row["plus_input"]),
             atol=float(row.get("atol") or 0))
-    version = _version_from(path, EVALPLUS_RELEASES[name][0])
-    return Benchmark(name, version, str(path), *_hashes(data), oracle, ("base", "plus"), problems)
+    md5, sha256 = _hashes(data)
+    return Benchmark(name, _version_of(path, md5), str(path), md5, sha256, oracle, ("base", "plus"), problems)
 
 
 @register("humaneval+")

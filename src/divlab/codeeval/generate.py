@@ -77,10 +77,10 @@ def _load(model_name: str, device: str):
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(model_name)
-        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype).to(device).eval()
+    quiet_transformers()
+    tokenizer = AutoTokenizer.from_pretrained(model_name)
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype).to(device).eval()
     tokenizer.padding_side = "left"  # decoder-only batches: pad on the left so every prompt ends at the edge
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

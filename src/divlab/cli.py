@@ -330,6 +330,27 @@ def _codeeval(parser: argparse.ArgumentParser):
     return run
 
 
+# -- mix -------------------------------------------------------------------------------------------------
+@command("mix", "build an instruction mixture at exact counts from a recipe (TOML file or shipped name)")
+def _mix(parser: argparse.ArgumentParser):
+    parser.add_argument("recipe", help="recipe file, or a shipped one such as code-cpu/alpaca-100")
+    parser.add_argument("--out", required=True, help="output directory (train.jsonl + manifest.json)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a recipe field, e.g. seed=3, counts.general=50, sources.code.path=FILE")
+    parser.add_argument("--force", action="store_true", help="replace an existing output directory")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.mix import build_mixture, load_recipe
+
+        recipe = load_recipe(args.recipe, parse_overrides(args.set))
+        out = build_mixture(recipe, args.out, overwrite=args.force)
+        counts = ", ".join(f"{name} {count}" for name, count in recipe.final_counts().items())
+        print(f"{recipe.name}: {sum(recipe.final_counts().values())} examples ({counts}) -> {out}")
+        return 0
+
+    return run
+
+
 # -- demo ------------------------------------------------------------------------------------------------
 @command("demo", "the main job on the laptop-sized default: E1 on 2 CPU cores, with its report")
 def _demo(parser: argparse.ArgumentParser):
@@ -361,13 +382,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from divlab.codeeval.benchmarks import BenchmarkError
     from divlab.codeeval.generate import GenerationError
     from divlab.codeeval.score import SamplesError
+    from divlab.mix import RecipeError, SourceError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, SweepError, StoreError, FileNotFoundError,
-            BenchmarkError, GenerationError, SamplesError, ValueError) as error:
+            BenchmarkError, GenerationError, SamplesError, RecipeError, SourceError, ValueError) as error:
         print(f"divlab {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:

@@ -1,0 +1,177 @@
+"""Instruction sources: each dataset's own record format turned into one prompt/completion schema.
+
+A source is read from a local file (JSON array, JSONL, Parquet; gzip allowed) or, when online, from the
+Hugging Face hub by name. A format is added by writing an adapter and registering it (`@adapter`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+
+class SourceError(Exception):
+    """A source divlab cannot read: unknown format, missing file, malformed record, unreachable hub."""
+
+
+@dataclass(frozen=True)
+class Example:
+    prompt: str
+    completion: str
+
+
+ADAPTERS: dict[str, Callable[[dict], Example]] = {}
+
+
+def adapter(name: str):
+    def wrap(fn):
+        ADAPTERS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _field(record: dict, name: str) -> str:
+    if name not in record:
+        raise KeyError(name)
+    value = record[name]
+    if not isinstance(value, str):
+        raise TypeError(name)
+    return value
+
+
+@adapter("alpaca")  # Stanford Alpaca, Code Alpaca: instruction, input (may be empty), output
+def _alpaca(r: dict) -> Example:
+    instruction, extra = _field(r, "instruction"), r.get("input") or ""
+    return Example(f"{instruction}\n\n{extra}" if extra.strip() else instruction, _field(r, "output"))
+
+
+@adapter("alpaca_seed")  # Self-Instruct / Alpaca seed tasks: instruction + first instance
+def _alpaca_seed(r: dict) -> Example:
+    instances = r.get("instances")
+    if not isinstance(instances, list) or not instances:
+        raise KeyError("instances")
+    first = instances[0]
+    extra = first.get("input") or ""
+    instruction = _field(r, "instruction")
+    return Example(f"{instruction}\n\n{extra}" if extra.strip() else instruction, _field(first, "output"))
+
+
+@adapter("oss_instruct")  # Magicoder OSS-Instruct: problem, solution
+def _oss(r: dict) -> Example:
+    return Example(_field(r, "problem"), _field(r, "solution"))
+
+
+@adapter("cot_collection")  # CoT-Collection: source, rationale, target
+def _cot(r: dict) -> Example:
+    return Example(_field(r, "source"), f"{_field(r, 'rationale').strip()}\nSo the answer is {_field(r, 'target')}")
+
+
+@adapter("ultrainteract")  # UltraInteract SFT: instruction, response
+def _ultrainteract(r: dict) -> Example:
+    return Example(_field(r, "instruction"), _field(r, "response"))
+
+
+@adapter("openorca")  # OpenOrca: system_prompt, question, response
+def _openorca(r: dict) -> Example:
+    system = r.get("system_prompt") or ""
+    question = _field(r, "question")
+    return Example(f"{system}\n\n{question}" if system.strip() else question, _field(r, "response"))
+
+
+@adapter("sharegpt")  # ShareGPT: conversations [{from: human|gpt, value}]: the first exchange
+def _sharegpt(r: dict) -> Example:
+    turns = r.get("conversations") or r.get("items")
+    if not isinstance(turns, list):
+        raise KeyError("conversations")
+    human = next((t for t in turns if t.get("from") in ("human", "user")), None)
+    if human is None:
+        raise KeyError("conversations[from=human]")
+    reply = next((t for t in turns[turns.index(human) + 1:] if t.get("from") in ("gpt", "assistant")), None)
+    if reply is None:
+        raise KeyError("conversations[from=gpt]")
+    return Example(_field(human, "value"), _field(reply, "value"))
+
+
+@adapter("mbpp")  # MBPP train split: text + tests as the prompt, code as the completion
+def _mbpp(r: dict) -> Example:
+    tests = r.get("test_list")
+    if not isinstance(tests, list):
+        raise KeyError("test_list")
+    return Example(f"{_field(r, 'text')}\nYour code should pass these tests:\n" + "\n".join(tests),
+                   _field(r, "code").replace("\r\n", "\n"))
+
+
+def read_records(path: Path) -> list[dict]:
+    """Records of a local JSON / JSONL / Parquet file (gzip allowed), with file and line in every error."""
+    if not path.is_file():
+        raise SourceError(f"source file not found: {path}")
+    if path.name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
+    return records
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_source(name: str, format: str, path: str | None = None, hub: str | None = None,
+                split: str = "train") -> list[Example]:
+    """Every record of a source as an Example; errors name the file, the record and the field."""
+    if format not in ADAPTERS:
+        raise SourceError(f"source {name!r}: unknown format {format!r}; known: {', '.join(sorted(ADAPTERS))}")
+    if path is not None:
+        records, where = read_records(Path(path)), str(path)
+        line_of = "record"
+    elif hub is not None:
+        if not _hub_reachable():
+            raise SourceError(f"source {name!r}: the hub dataset {hub!r} cannot be fetched offline; download it "
+                              f"where you are online and give the local file (JSON, JSONL or Parquet) as "
+                              f"path = \"...\" in the recipe")
+        import datasets
+
+        records, where, line_of = list(datasets.load_dataset(hub, split=split)), hub, "row"
+    else:
+        raise SourceError(f"source {name!r}: give a local path or a hub dataset name")
+    convert = ADAPTERS[format]
+    examples = []
+    for number, record in enumerate(records, 1):
+        try:
+            if not isinstance(record, dict):
+                raise TypeError("record")
+            examples.append(convert(record))
+        except KeyError as exc:
+            raise SourceError(f"{where}: {line_of} {number}: field {exc.args[0]!r} missing "
+                              f"(format {format!r})") from None
+        except TypeError as exc:
+            raise SourceError(f"{where}: {line_of} {number}: field {exc.args[0]!r} is not text "
+                              f"(format {format!r})") from None
+    return examples

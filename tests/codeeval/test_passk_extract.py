@@ -13,7 +13,8 @@ from divlab.codeeval.passk import pass_at_k, summarize
     (5, 2, 2, 1 - 3 / 10),     # 1 - C(3,2)/C(5,2)
     (10, 0, 5, 0.0),
     (3, 3, 2, 1.0),
-    (4, 1, 3, 1 - 0 / 4),      # n - c < k: every 3-subset holds the correct one
+    (4, 1, 3, 1 - 1 / 4),      # 1 - C(3,3)/C(4,3)
+    (4, 2, 3, 1.0),            # n - c < k: every 3-subset holds a correct one
     (20, 5, 10, 1 - comb(15, 10) / comb(20, 10)),
 ])
 def test_pass_at_k_hand_computed(n, c, k, expected):

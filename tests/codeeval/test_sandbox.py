@@ -112,7 +112,9 @@ def test_scoring_a_hostile_samples_file_finishes_and_correct_samples_pass(tmp_pa
     rows.append({"task_id": "HumanEval/2", "completion": "    return number % 1.0\n"})
     samples = tmp_path / "samples.jsonl"
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    summary = score_samples(samples, ScoreConfig("humaneval", timeout=4, memory_bytes=512 * 2**20, workers=2))
+    # One worker: CPU is not partitioned between concurrent sandboxes (no cgroups), so a fork bomb running
+    # beside a correct sample could push it past a 4 s limit on 2 cores.
+    summary = score_samples(samples, ScoreConfig("humaneval", timeout=4, memory_bytes=512 * 2**20, workers=1))
     results = [json.loads(line) for line in (tmp_path / "eval_results.jsonl").read_text().splitlines()]
     assert [r["base"]["status"] for r in results][0] == PASS
     assert results[-1]["base"]["status"] == PASS

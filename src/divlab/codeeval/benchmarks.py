@@ -13,14 +13,14 @@ A benchmark is added by writing a loader and registering it under a name (`@regi
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import os
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from divlab.data.records import RecordsError, parse_records, read_uncompressed
 
 MBPP_PROMPT_TEMPLATE = '"""\n{text}\n{test}\n"""\n'  # EvalPlus's MBPP+ prompt layout, for plain MBPP too
 
@@ -88,22 +88,14 @@ def load_benchmark(name: str, path: str | Path | None = None) -> Benchmark:
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise BenchmarkError(f"benchmark file not found: {path}")
-    raw = path.read_bytes()
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    return read_uncompressed(path)
 
 
 def _records(path: Path, data: bytes) -> list[dict]:
-    text = data.decode("utf-8")
-    if text.lstrip().startswith("["):
-        return json.loads(text)
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise BenchmarkError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
-    return rows
+    try:
+        return parse_records(path, data)
+    except RecordsError as exc:
+        raise BenchmarkError(str(exc)) from None
 
 
 def _hashes(data: bytes) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from divlab.codeeval.benchmarks import Benchmark, Problem, load_benchmark
+from divlab.codeeval.benchmarks import Problem, load_benchmark
 from divlab.codeeval.extract import extract_code
 
 # Where a base model's completion of a function body ends (the usual Codex/EvalPlus set).
@@ -157,7 +157,8 @@ def _count_done(path: Path) -> dict[str, int]:
         for line in f:
             if not line.endswith(b"\n"):
                 break  # a line cut by an interruption: dropped below
-            counts[json.loads(line)["task_id"]] = counts.get(json.loads(line)["task_id"], 0) + 1
+            task_id = json.loads(line)["task_id"]
+            counts[task_id] = counts.get(task_id, 0) + 1
             good += len(line)
     with open(path, "r+b") as f:
         f.truncate(good)

@@ -22,13 +22,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import divlab
+from divlab.codeeval._runner import MBPP_OUTPUT_NOT_NONE  # one list, used by the runner too
 from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir, load_benchmark
 from divlab.codeeval.extract import extract_code
 from divlab.codeeval.passk import summarize
 from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, isolation
 from divlab.machine import available_cores
 
-MBPP_OUTPUT_NOT_NONE = {"check_str", "text_match_three", "text_starta_endb"}
 NOT_RUN = "not run"
 
 
@@ -247,11 +247,13 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
     def key(sample: Sample) -> str:
         return hashlib.sha256(f"{benchmark.md5}|{sample.task_id}|{sample.sha256}|{limits_key}".encode()).hexdigest()
 
-    todo = {}
+    outcomes, todo = {}, {}  # one cache lookup per distinct (task, code); identical samples run once
     for sample in samples:
         k = key(sample)
-        if k not in todo and cache.get(k) is None:
-            todo[k] = sample
+        if k not in outcomes:
+            outcomes[k] = cache.get(k)
+            if outcomes[k] is None:
+                todo[k] = sample
     truth = None
     if benchmark.io and todo:
         truth = ground_truth(benchmark, sorted({s.task_id for s in todo.values()}), workers)
@@ -262,10 +264,11 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
 
     for k, outcome in _parallel(run, list(todo.items()), workers, f"scoring {benchmark.name}"):
         cache.put(k, outcome)  # committed one by one: an interrupted run resumes from here
+        outcomes[k] = outcome
 
     rows, counts = [], {suite: {} for suite in benchmark.suites}
     for sample in samples:
-        outcome = cache.get(key(sample))
+        outcome = outcomes[key(sample)]
         row = {"task_id": sample.task_id, "completion_id": sample.completion_id, "solution_sha256": sample.sha256}
         passed_so_far = True
         for suite in benchmark.suites:

@@ -6,13 +6,14 @@ Hugging Face hub by name. A format is added by writing an adapter and registerin
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from divlab.data.records import RecordsError
+from divlab.data.records import read_records as records_of
 
 
 class SourceError(Exception):
@@ -111,26 +112,10 @@ def read_records(path: Path) -> list[dict]:
     """Records of a local JSON / JSONL / Parquet file (gzip allowed), with file and line in every error."""
     if not path.is_file():
         raise SourceError(f"source file not found: {path}")
-    if path.name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pylist()
-    raw = path.read_bytes()
-    text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SourceError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    else:
-        records = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise SourceError(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
-    return records
+    try:
+        return records_of(path)
+    except RecordsError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

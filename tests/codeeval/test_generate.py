@@ -6,30 +6,13 @@ import pytest
 
 from divlab.codeeval.benchmarks import load_benchmark
 from divlab.codeeval.generate import GenerateConfig, GenerationError, generate_samples, truncate_at_stops
-from tests.conftest import run_cli
-
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+from tests.conftest import make_tiny_lm, run_cli
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
     texts = [p.prompt + p.canonical_solution for p in load_benchmark("humaneval").problems.values()]
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
-                                                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", chat_template=CHAT_TEMPLATE)
-    config = GPT2Config(vocab_size=fast.vocab_size, n_positions=2048, n_embd=32, n_layer=1, n_head=2,
-                        eos_token_id=fast.eos_token_id, bos_token_id=fast.eos_token_id)
-    path = tmp_path_factory.mktemp("tiny-gpt2")
-    GPT2LMHeadModel(config).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+    return make_tiny_lm(tmp_path_factory.mktemp("tiny-gpt2"), texts)
 
 
 @pytest.mark.slow

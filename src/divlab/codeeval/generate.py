@@ -71,19 +71,14 @@ def truncate_at_stops(text: str, stops) -> str:
 
 def _load(model_name: str, device: str):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from divlab.hf import quiet_transformers
+    from divlab.models.pretrained import load_causal_lm
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    quiet_transformers()
-    tokenizer = AutoTokenizer.from_pretrained(model_name)
-    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype).to(device).eval()
+    model, tokenizer = load_causal_lm(model_name, device)  # hub id, directory, alias, GGUF or LoRA adapter
+    model.eval()
     tokenizer.padding_side = "left"  # decoder-only batches: pad on the left so every prompt ends at the edge
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer, device
 
 

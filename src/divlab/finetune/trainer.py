@@ -1,0 +1,231 @@
+"""LoRA fine-tuning of a pretrained causal LM on a prompt/completion dataset, through TRL's SFTTrainer.
+
+The run directory holds `finetune.json` (what is trained, written first), `checkpoints/` (Trainer
+checkpoints, resumed from when the same command runs again), `metrics.jsonl` (the Trainer's logs), then
+`adapter/` (the LoRA adapter and the tokenizer; `divlab codeeval generate --model RUN/adapter` loads it
+merged into its base) and `summary.json`, written last: a run is finished exactly when it exists.
+
+Everything that can be wrong (dataset, model name, memory, settings) is checked before the directory is
+created. The loss covers the completion only (TRL's `completion_only_loss` on prompt/completion rows).
+On CPU, TRL's defaults that cost ~10x there (bf16, gradient checkpointing) are switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from divlab.finetune.config import FinetuneConfig
+from divlab.machine import available_cores
+from divlab.models.pretrained import ModelError, check_fits_in_memory, resolve_model
+
+# Used when the tokenizer has no chat template (base models) or prompt_format = "plain".
+PLAIN_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
+MEMORY_FACTOR = 2.5  # fp32 weights + activations at batch 4 x 768 + adapter optimizer state, measured loosely
+
+
+class FinetuneError(RuntimeError):
+    pass
+
+
+def read_prompt_completion(dataset_dir: str | Path, split: str = "train") -> list[dict]:
+    """Rows of `split.jsonl` in a mixture or E6 dataset directory, each with text prompt and completion."""
+    path = Path(dataset_dir) / f"{split}.jsonl"
+    if not (Path(dataset_dir) / "manifest.json").is_file():
+        raise FinetuneError(f"{dataset_dir} is not a finished dataset directory (no manifest.json); "
+                            f"build it with `divlab mix` or `divlab generate --task encrypted`")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            row = json.loads(line)
+            for name in ("prompt", "completion"):
+                if not isinstance(row.get(name), str):
+                    raise FinetuneError(f"{path}: line {number}: field {name!r} missing or not text")
+            rows.append(row)
+    if not rows:
+        raise FinetuneError(f"{path} holds no examples")
+    return rows
+
+
+def uses_chat(tokenizer, prompt_format: str) -> bool:
+    if prompt_format == "chat" and not tokenizer.chat_template:
+        raise FinetuneError("prompt_format = 'chat' but the tokenizer has no chat template")
+    return prompt_format == "chat" or (prompt_format == "auto" and bool(tokenizer.chat_template))
+
+
+def render_prompt(tokenizer, prompt: str, prompt_format: str) -> str:
+    """The exact text a fine-tuned model was trained to continue (what evaluation must feed it)."""
+    if uses_chat(tokenizer, prompt_format):
+        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                             add_generation_prompt=True)
+    return PLAIN_TEMPLATE.format(prompt=prompt)
+
+
+def training_dataset(rows: list[dict], chat: bool):
+    """A datasets.Dataset of prompt/completion rows in the form TRL masks: conversational or plain text."""
+    from datasets import Dataset
+
+    return Dataset.from_list(_training_rows(rows, chat))
+
+
+def _training_rows(rows: list[dict], chat: bool) -> list[dict]:
+    if chat:  # conversational prompt/completion: TRL applies the chat template and masks the prompt
+        return [{"prompt": [{"role": "user", "content": r["prompt"]}],
+                 "completion": [{"role": "assistant", "content": r["completion"]}]} for r in rows]
+    return [{"prompt": PLAIN_TEMPLATE.format(prompt=r["prompt"]), "completion": r["completion"]} for r in rows]
+
+
+def _device(config: FinetuneConfig) -> str:
+    import torch
+
+    if config.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise FinetuneError("device = 'cuda' but no CUDA device is visible")
+    return config.device
+
+
+def _want_8bit(config: FinetuneConfig, device: str) -> bool:
+    if config.load_in_8bit == "false" or device != "cuda":
+        if config.load_in_8bit == "true" and device != "cuda":
+            raise FinetuneError("load_in_8bit = true needs a CUDA device (bitsandbytes)")
+        return False
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        if config.load_in_8bit == "true":
+            raise FinetuneError("load_in_8bit = true needs bitsandbytes: pip install bitsandbytes") from None
+        return False
+    return True
+
+
+class _MetricsLog:
+    """Appends the Trainer's log records to metrics.jsonl (a TrainerCallback, built lazily)."""
+
+    @staticmethod
+    def make(path: Path):
+        from transformers import TrainerCallback
+
+        class Callback(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"step": state.global_step, **(logs or {})}) + "\n")
+
+        return Callback()
+
+
+def build_trainer(model, tokenizer, train_set, checkpoints: Path, config: FinetuneConfig, device: str,
+                  eight_bit: bool = False, progress: bool = True, callbacks=()):
+    """TRL's SFTTrainer with LoRA and divlab's settings (also what the tests inspect for the loss mask)."""
+    import torch
+    from peft import LoraConfig
+    from trl import SFTConfig, SFTTrainer
+
+    args = SFTConfig(
+        output_dir=str(checkpoints), per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum, learning_rate=config.lr, num_train_epochs=config.epochs,
+        max_steps=config.max_steps if config.max_steps > 0 else -1, lr_scheduler_type=config.schedule,
+        warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, max_length=config.max_length,
+        completion_only_loss=True, packing=False, seed=config.seed, data_seed=config.seed,
+        # On CPU bf16 autocast and gradient checkpointing make training ~10x slower; on GPU bf16 when supported.
+        bf16=device == "cuda" and torch.cuda.is_bf16_supported() and not eight_bit, fp16=False,
+        gradient_checkpointing=False, use_cpu=device == "cpu",
+        save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
+        logging_steps=config.logging_steps, report_to=[], disable_tqdm=not progress,
+        dataloader_num_workers=0, dataset_num_proc=None,
+    )
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=list(config.target_modules) if isinstance(config.target_modules, tuple)
+                      else config.target_modules, task_type="CAUSAL_LM")
+    return SFTTrainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
+                      peft_config=lora, callbacks=list(callbacks))
+
+
+def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: FinetuneConfig = FinetuneConfig(),
+             progress: bool = True) -> dict:
+    """Train a LoRA adapter; resume an interrupted run; return the summary (also in summary.json)."""
+    import torch
+
+    out_dir = Path(out_dir)
+    dataset_dir = Path(dataset_dir)
+    if (out_dir / "summary.json").is_file():
+        summary = json.loads((out_dir / "summary.json").read_text())
+        if summary["config"] == config.to_dict() and summary["model"] == model:
+            return summary
+        raise FinetuneError(f"{out_dir} holds a finished run with other settings; use another --out")
+    rows = read_prompt_completion(dataset_dir)
+    weights = resolve_model(model)
+    device = _device(config)
+    if device == "cpu":
+        check_fits_in_memory(weights, MEMORY_FACTOR, "LoRA fine-tuning")
+    identity = {"model": model, "dataset": str(dataset_dir.resolve()), "config": config.to_dict(),
+                "dataset_manifest_sha256": _sha256(dataset_dir / "manifest.json")}
+    record = out_dir / "finetune.json"
+    if record.is_file() and json.loads(record.read_text()) != identity:
+        raise FinetuneError(f"{out_dir} holds an unfinished run with other settings (see {record}); "
+                            f"use another --out or delete it")
+    if out_dir.exists() and not record.is_file() and any(out_dir.iterdir()):
+        raise FinetuneError(f"{out_dir} exists and is not a divlab fine-tuning run directory")
+
+    from peft import prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from divlab.hf import quiet_transformers
+
+    quiet_transformers()
+    if device == "cpu":
+        torch.set_num_threads(config.threads or available_cores())
+    tokenizer = AutoTokenizer.from_pretrained(weights)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    eight_bit = _want_8bit(config, device)
+    if eight_bit:
+        from transformers import BitsAndBytesConfig
+
+        base = AutoModelForCausalLM.from_pretrained(weights, quantization_config=BitsAndBytesConfig(load_in_8bit=True),
+                                                    device_map={"": 0})
+        base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=False)
+    else:
+        dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+        base = AutoModelForCausalLM.from_pretrained(weights, dtype=dtype)
+    chat = uses_chat(tokenizer, config.prompt_format)
+    train_set = training_dataset(rows, chat)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(identity, indent=2) + "\n")
+    checkpoints = out_dir / "checkpoints"
+    trainer = build_trainer(base, tokenizer, train_set, checkpoints, config, device, eight_bit, progress,
+                            callbacks=[_MetricsLog.make(out_dir / "metrics.jsonl")])
+    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    elapsed = time.perf_counter() - started
+    adapter = out_dir / "adapter"
+    trainer.model.save_pretrained(adapter)
+    tokenizer.save_pretrained(adapter)
+    # The adapter names its base by the path transformers loaded; keep the user's name (alias, hub id) too.
+    adapter_config = json.loads((adapter / "adapter_config.json").read_text())
+    adapter_config["base_model_name_or_path"] = weights
+    (adapter / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
+    trainable, total = trainer.model.get_nb_trainable_parameters()
+    summary = {
+        "model": model, "weights": weights, "config": config.to_dict(), "device": device, "load_in_8bit": eight_bit,
+        "prompt_format": "chat" if chat else "plain", "examples": len(rows), "steps": trainer.state.global_step,
+        "train_loss": result.training_loss, "elapsed_s": elapsed, "resumed_from": resume,
+        "trainable_parameters": trainable, "parameters": total, "adapter": str(adapter),
+    }
+    tmp = out_dir / ".summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    tmp.replace(out_dir / "summary.json")
+    return summary
+
+
+def _sha256(path: Path) -> str:
+    from divlab.data.directory import sha256_file
+
+    return sha256_file(path)
+
+
+__all__ = ["FinetuneError", "ModelError", "finetune", "read_prompt_completion", "render_prompt", "uses_chat"]

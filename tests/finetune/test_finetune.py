@@ -143,6 +143,10 @@ def test_bad_input_fails_before_anything_is_written(tiny, tmp_path, monkeypatch)
     with pytest.raises(pretrained.ModelError, match="too large for LoRA fine-tuning here"):
         finetune(str(tiny), good, out, progress=False)
     assert not out.exists()
+    monkeypatch.undo()
+    with pytest.raises(FinetuneError, match="max_length=4 tokens"):
+        finetune(str(tiny), good, out, FinetuneConfig(max_length=4), progress=False)
+    assert not out.exists()
     with pytest.raises(ConfigError, match="lora_r=0"):
         FinetuneConfig(lora_r=0)
     with pytest.raises(ConfigError, match="prompt_format='html'"):

@@ -26,7 +26,37 @@ from divlab.tasks.registry import ConfigError
 from divlab.tasks.rewrite import RewriteConfig
 from divlab.train.config import TrainConfig
 
-SECTIONS = ("dataset", "model", "train", "eval")
+SECTIONS = ("dataset", "model", "train", "eval")  # the rewrite kind's; other kinds declare their own
+
+
+@dataclass(frozen=True)
+class ExperimentKind:
+    """How the cells of one family of experiments are validated and run. A preset names its kind
+    (`kind = "code-mix"`); presets without one are from-scratch rewrite experiments (E1-E5)."""
+
+    name: str
+    sections: tuple[str, ...]
+    seed_fields: tuple[str, ...]  # "section.field" set to the cell's seed
+    resolve: Any  # (config dict) -> complete canonical config dict
+    runner: str  # "module:function" (cell_id, config, run_dir, threads) -> {'ok': ..., ...}
+
+
+KINDS: dict[str, ExperimentKind] = {}
+
+
+def register_kind(kind: ExperimentKind) -> ExperimentKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kind_of(config: dict) -> ExperimentKind:
+    _load_kinds()
+    return KINDS[config.get("kind", "rewrite")]
+
+
+def _load_kinds() -> None:
+    import divlab.experiments.code_mix  # noqa: F401  (registers "code-mix")
+    import divlab.experiments.encrypted  # noqa: F401  (registers "encrypted")
 
 
 def _presets_root():
@@ -60,20 +90,20 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _set_path(target: dict, path: str, value: Any, experiment: str) -> None:
+def _set_path(target: dict, path: str, value: Any, experiment: str, sections=SECTIONS) -> None:
     section, _, name = path.partition(".")
-    if section not in SECTIONS or not name:
-        raise ConfigError("grid", path, f"axis of experiment {experiment!r} must be '<{'|'.join(SECTIONS)}>.<field>'")
+    if section not in sections or not name:
+        raise ConfigError("grid", path, f"axis of experiment {experiment!r} must be '<{'|'.join(sections)}>.<field>'")
     target.setdefault(section, {})[name] = value
 
 
-def _merge(base: dict, overrides: dict) -> dict:
+def _merge(base: dict, overrides: dict, sections=SECTIONS) -> dict:
     out = copy.deepcopy(base)
     for section, values in overrides.items():
         if section == "label":
             continue
-        if section not in SECTIONS or not isinstance(values, dict):
-            raise ConfigError("grid", section, f"override tables hold sections {', '.join(SECTIONS)}")
+        if section not in sections or not isinstance(values, dict):
+            raise ConfigError("grid", section, f"override tables hold sections {', '.join(sections)}")
         out.setdefault(section, {}).update(values)
     return out
 
@@ -87,8 +117,10 @@ class ExperimentSpec:
     axes: dict[str, list[tuple[str, dict]]]  # axis -> [(label, overrides)]
     seeds: int = 1
     report: dict = field(default_factory=dict)
+    kind: str = "rewrite"
 
     def cells(self) -> list[Cell]:
+        kind = KINDS[self.kind]
         names = list(self.axes)
         cells = []
         for combo in itertools.product(*(self.axes[n] for n in names)):
@@ -96,12 +128,13 @@ class ExperimentSpec:
             point = {}
             for name, (label, overrides) in zip(names, combo):
                 point[name] = label
-                config = _merge(config, overrides)
+                config = _merge(config, overrides, kind.sections)
             for seed in range(self.seeds):
                 seeded = copy.deepcopy(config)
-                seeded["dataset"]["seed"] = seed
-                seeded["train"]["seed"] = seed
-                cells.append(Cell(point=point, seed=seed, config=resolve(seeded)))
+                for path in kind.seed_fields:
+                    section, _, name = path.partition(".")
+                    seeded.setdefault(section, {})[name] = seed
+                cells.append(Cell(point=point, seed=seed, config=kind.resolve(seeded)))
         return cells
 
 
@@ -115,6 +148,10 @@ def resolve(config: dict) -> dict:
     train.pop("model")
     evaluation = {"batch_tokens": 16384, **config.get("eval", {})}
     return {"dataset": dataset, "model": model, "train": train, "eval": evaluation}
+
+
+register_kind(ExperimentKind("rewrite", SECTIONS, ("dataset.seed", "train.seed"), resolve,
+                             "divlab.sweep.cell:run_rewrite_cell"))
 
 
 def load_experiment(experiment: str, preset: str, seeds: int | None = None) -> ExperimentSpec:
@@ -134,10 +171,15 @@ def load_experiment(experiment: str, preset: str, seeds: int | None = None) -> E
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError("preset", preset, f"not valid TOML ({error})") from None
-    unknown = set(data) - {"description", "seeds", "grid", "report", *SECTIONS}
+    _load_kinds()
+    kind_name = data.get("kind", "rewrite")
+    if kind_name not in KINDS:
+        raise ConfigError("kind", kind_name, f"unknown experiment kind; known: {', '.join(sorted(KINDS))}")
+    sections = KINDS[kind_name].sections
+    unknown = set(data) - {"description", "seeds", "grid", "report", "kind", *sections}
     if unknown:
-        raise ConfigError(sorted(unknown)[0], data[sorted(unknown)[0]], "unknown preset table; known: description, seeds, grid, report, " + ", ".join(SECTIONS))
-    base = {section: data.get(section, {}) for section in SECTIONS}
+        raise ConfigError(sorted(unknown)[0], data[sorted(unknown)[0]], "unknown preset table; known: description, seeds, grid, report, kind, " + ", ".join(sections))
+    base = {section: data.get(section, {}) for section in sections}
     axes: dict[str, list[tuple[str, dict]]] = {}
     for name, values in data.get("grid", {}).items():
         if not isinstance(values, list) or not values:
@@ -150,12 +192,13 @@ def load_experiment(experiment: str, preset: str, seeds: int | None = None) -> E
                 entries.append((str(value["label"]), {k: v for k, v in value.items() if k != "label"}))
             else:
                 overrides: dict = {}
-                _set_path(overrides, name, value, experiment)
+                _set_path(overrides, name, value, experiment, sections)
                 entries.append((value, overrides))
         axes[name] = entries
     spec = ExperimentSpec(
         experiment=experiment, preset=preset, description=data.get("description", ""), base=base, axes=axes,
         seeds=seeds if seeds is not None else int(data.get("seeds", 1)), report=data.get("report", {}),
+        kind=kind_name,
     )
     if spec.seeds < 1:
         raise ConfigError("seeds", spec.seeds, "must be >= 1")

@@ -193,11 +193,15 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     chat = uses_chat(tokenizer, config.prompt_format)
     train_set = training_dataset(rows, chat)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(identity, indent=2) + "\n")
     checkpoints = out_dir / "checkpoints"
     trainer = build_trainer(base, tokenizer, train_set, checkpoints, config, device, eight_bit, progress,
                             callbacks=[_MetricsLog.make(out_dir / "metrics.jsonl")])
+    kept = len(trainer.train_dataset)
+    if kept == 0:  # TRL drops rows whose completion was cut off entirely by max_length
+        raise FinetuneError(f"every example's prompt fills max_length={config.max_length} tokens, so no completion "
+                            f"token is left to learn from; raise max_length")
+    out_dir.mkdir(parents=True, exist_ok=True)  # the first write: everything above checked the input
+    record.write_text(json.dumps(identity, indent=2) + "\n")
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
@@ -212,7 +216,8 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     trainable, total = trainer.model.get_nb_trainable_parameters()
     summary = {
         "model": model, "weights": weights, "config": config.to_dict(), "device": device, "load_in_8bit": eight_bit,
-        "prompt_format": "chat" if chat else "plain", "examples": len(rows), "steps": trainer.state.global_step,
+        "prompt_format": "chat" if chat else "plain", "examples": len(rows),
+        "examples_dropped_by_max_length": len(rows) - kept, "steps": trainer.state.global_step,
         "train_loss": result.training_loss, "elapsed_s": elapsed, "resumed_from": resume,
         "trainable_parameters": trainable, "parameters": total, "adapter": str(adapter),
     }

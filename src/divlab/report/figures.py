@@ -170,7 +170,14 @@ def e5(rows, figure_path, axes_order) -> dict:
 
 
 # kind -> (builder, grid axes it needs)
+def _llm_builders() -> dict:
+    from divlab.report import llm
+
+    return {"code-mix": (llm.code_mix, ()), "e6": (llm.e6, (I_AXIS,))}
+
+
 BUILDERS = {
+    **_llm_builders(),
     "e1": (e1, (I_AXIS,)),
     "e2": (e2, (I_AXIS, "dataset.noop_fraction")),
     "e3": (e3, (I_AXIS, "shape")),

@@ -39,6 +39,7 @@ def write_report(run_dir) -> Path:
         f"Every number below is read from <code>results.sqlite</code>.</p>",
     ]
     builder, needed = BUILDERS.get(kind, (None, ()))
+    section: dict = {}
     missing = [axis for axis in needed if rows and axis not in rows[0]["point"]]
     if missing:
         parts.append(f"<p>No {html.escape(kind)} figure: the grid lacks the axis {html.escape(', '.join(missing))}.</p>")
@@ -61,13 +62,18 @@ def write_report(run_dir) -> Path:
                 + ". The paper reports no generalization below ~300 instructions and always above 1,000.</p>"
             )
         parts.append(_table(section["headers"], section["table"]))
+        for title, headers, table in section.get("extra_tables", ()):
+            parts.append(f"<h3>{html.escape(title)}</h3>" + _table(headers, table))
     elif not rows:
         parts.append("<p>No finished cells yet.</p>")
     if failed:
         parts.append("<h2>Failed cells</h2>")
         parts.append(_table(["cell", "point", "seed", "last error line"],
                             [[f["cell_id"], json.dumps(f["point"]), f["seed"], (f["error"] or "").strip().splitlines()[-1:]] for f in failed]))
-    if rows:
+    if rows and builder and "cells" in section:
+        parts.append("<h2>All finished cells</h2>")
+        parts.append(_table(*section["cells"]))
+    elif rows and "unseen" in rows[0]["result"] and "train" in rows[0]["result"]:
         parts.append("<h2>All finished cells</h2>")
         parts.append(_table(
             ["cell", "point", "seed", "unseen", "has-op", "no-op", "seen", "steps", "train s", "tokens/s"],

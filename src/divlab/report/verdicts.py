@@ -87,4 +87,10 @@ def e5(rows) -> tuple[bool, str]:
     )
 
 
-CHECKS = {"e1": e1, "e2": e2, "e3": e3, "e4": e4, "e5": e5}
+def _llm_checks() -> dict:
+    from divlab.report import llm
+
+    return {"code-mix": llm.check_code_mix, "e6": llm.check_e6}
+
+
+CHECKS = {**_llm_checks(), "e1": e1, "e2": e2, "e3": e3, "e4": e4, "e5": e5}

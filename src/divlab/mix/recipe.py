@@ -36,6 +36,8 @@ class SourceSpec:
     path: str | None = None
     hub: str | None = None
     split: str = "train"
+    partial: bool = False  # a JSON array cut off mid-file: read its whole records
+    topic: str | None = None  # "code" or "general": keep only those examples
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Reci
         if not isinstance(spec, dict) or "format" not in spec:
             raise RecipeError(f"{path}: source {name!r} needs a format")
         spec = dict(spec)
-        if spec.get("path") and not Path(spec["path"]).is_absolute():
+        if spec.get("path") and not spec["path"].startswith("pypi:") and not Path(spec["path"]).is_absolute():
             # relative to where the command runs (shipped recipes: the repository root), else to the recipe
             here = Path(spec["path"]).resolve()
             spec["path"] = str(here if here.exists() else (path.parent / spec["path"]).resolve())
@@ -116,7 +118,7 @@ def build_mixture(recipe: Recipe, out_dir: str | Path, overwrite: bool = False) 
         if count == 0:
             continue
         spec = recipe.sources[name]
-        loaded[name] = load_source(name, spec.format, spec.path, spec.hub, spec.split)
+        loaded[name] = load_source(name, spec.format, spec.path, spec.hub, spec.split, spec.partial, spec.topic)
         if count > len(loaded[name]):
             raise RecipeError(f"recipe {recipe.name}: source {name!r} holds {len(loaded[name])} examples, "
                               f"the recipe asks for {count}")

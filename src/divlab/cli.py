@@ -190,9 +190,9 @@ def _eval(parser: argparse.ArgumentParser):
 
 
 # -- reproduce / status / report -------------------------------------------------------------------------
-@command("reproduce", "run an experiment's grid (E1-E5) into a run directory and write its report")
+@command("reproduce", "run an experiment's grid (E1-E6, code-mix) into a run directory and write its report")
 def _reproduce(parser: argparse.ArgumentParser):
-    parser.add_argument("experiment", help="e1, e2, e3, e4 or e5")
+    parser.add_argument("experiment", help="e1 ... e6, or code-mix (see src/divlab/presets/experiments/)")
     parser.add_argument("--preset", default="cpu", help="paper (GPU scale), cpu (2 cores) or smoke (seconds)")
     parser.add_argument("--out", required=True, help="run directory (resumable: run the same command again)")
     parser.add_argument("--seeds", type=int, help="seeds per grid point (default: the preset's)")

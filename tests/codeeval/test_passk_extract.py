@@ -53,3 +53,14 @@ def test_extract_without_fences_drops_leading_and_trailing_prose():
     namespace = {}
     exec(code, namespace)
     assert namespace["f"](4) == 8
+
+
+def test_prompt_imports_are_added_only_when_missing():
+    from divlab.codeeval.extract import add_prompt_imports
+
+    prompt = 'from typing import List\nimport math\n\n\ndef f(xs: List[int]) -> int:\n    """doc"""\n'
+    code = "def f(xs: List[int]) -> int:\n    return len(xs)\n"
+    assert add_prompt_imports(code, prompt) == "from typing import List\nimport math\n" + code
+    assert add_prompt_imports("import math\n" + code, prompt) == "from typing import List\nimport math\n" + code
+    full = "from typing import List\nimport math\n" + code
+    assert add_prompt_imports(full, prompt) == full

@@ -41,3 +41,13 @@ def extract_code(answer: str, entry_point: str | None = None) -> str:
         except SyntaxError:
             continue
     return "\n".join(lines[start:]) + "\n"
+
+
+def add_prompt_imports(code: str, prompt: str) -> str:
+    """Prepend the prompt's own import lines that `code` lacks. Chat answers often restate the function
+    without the prompt's `from typing import List`, which would fail on a NameError that says nothing about
+    the model's code; only whole import lines of the benchmark's prompt are added, nothing else."""
+    present = {line.strip() for line in code.splitlines()}
+    missing = [line.strip() for line in prompt.splitlines()
+               if re.match(r"^(import |from \S+ import )", line) and line.strip() not in present]
+    return "\n".join(missing) + "\n" + code if missing else code

@@ -1,5 +1,6 @@
 """Hostile programs: each fails its own sample only, and nothing escapes the sandbox."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -8,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from divlab.codeeval.sandbox import CRASH, FAIL, PASS, RUNNER, TIMEOUT, Limits, execute, isolation
+from divlab.codeeval.sandbox import CRASH, FAIL, PASS, RUNNER, TIMEOUT, Limits, execute, isolation, zygotes
 from divlab.codeeval.score import ScoreConfig, score_samples
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _sandbox_processes(grace: float = 10.0) -> list[int]:
-    """Runner processes still alive after `grace` seconds (the kernel reaps a dead namespace's processes
-    asynchronously, so a fork bomb's last children may take a moment to disappear)."""
+def _sandbox_processes(grace: float = 10.0, exclude=frozenset()) -> list[int]:
+    """Runner processes (but `exclude`) still alive after `grace` seconds (the kernel reaps a dead
+    namespace's processes asynchronously, so a fork bomb's last children may take a moment to disappear)."""
     deadline = time.monotonic() + grace
     while True:
-        pids = _runner_pids()
+        pids = [p for p in _runner_pids() if p not in exclude]
         if not pids or time.monotonic() > deadline:
             return pids
         time.sleep(0.1)
@@ -74,23 +75,31 @@ def hostile_programs(sentinel: Path) -> dict[str, tuple[str, set[str]]]:
         "kills its parent": ("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(1, signal.SIGKILL)\n"
                              "raise SystemExit(1)\n", {FAIL, CRASH}),
         "exits early": ("import os\nos._exit(0)\n", {CRASH}),
+        "kills what it can": ("import os, signal\nfor target in (-1, 0):\n    try:\n        os.kill(target, signal.SIGKILL)\n"
+                              "    except OSError:\n        pass\nraise SystemExit(1)\n", {FAIL, CRASH}),
     }
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(isolation()[1] != "namespaces", reason="needs user/network namespaces (the full sandbox)")
-def test_hostile_programs_fail_alone_and_nothing_escapes(sentinel):
+@pytest.mark.parametrize("start", ["fresh interpreter", "forked from a zygote"])
+def test_hostile_programs_fail_alone_and_nothing_escapes(sentinel, start):
     before = _tree_digest(REPO)
     limits = Limits(wall_seconds=4, memory_bytes=512 * 2**20)
-    for name, (program, allowed) in hostile_programs(sentinel).items():
-        execution = execute({"mode": "program", "program": program}, limits)
-        assert execution.status in allowed, f"{name}: {execution}"
-        assert sentinel.read_text() == "do not touch", name
-        assert _sandbox_processes() == [], f"{name} left processes behind"
-        assert len(execution.stdout) < 20_000, name  # output kept only up to the cap
+    with zygotes() if start == "forked from a zygote" else contextlib.nullcontext():
+        execute({"mode": "program", "program": "pass\n"}, limits)
+        resident = set(_runner_pids())  # the zygote (and its unshare parent) stay between programs
+        for name, (program, allowed) in hostile_programs(sentinel).items():
+            execution = execute({"mode": "program", "program": program}, limits)
+            assert execution.status in allowed, f"{name}: {execution}"
+            assert sentinel.read_text() == "do not touch", name
+            assert set(_sandbox_processes(exclude=resident)) == set(), f"{name} left processes behind"
+            assert set(_runner_pids()) == resident, f"{name} killed the zygote"
+            assert len(execution.stdout) < 20_000, name  # output kept only up to the cap
+        # A correct program still passes after all that.
+        assert execute({"mode": "program", "program": "assert sum(range(5)) == 10\n"}, limits).status == PASS
     assert _tree_digest(REPO) == before
-    # A correct program still passes after all that.
-    assert execute({"mode": "program", "program": "assert sum(range(5)) == 10\n"}, limits).status == PASS
+    assert _sandbox_processes() == []  # the zygotes end with their block
 
 
 def test_sandbox_has_a_private_writable_tmp_and_scrubbed_environment(monkeypatch):

@@ -26,7 +26,7 @@ from divlab.codeeval._runner import MBPP_OUTPUT_NOT_NONE  # one list, used by th
 from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir, load_benchmark
 from divlab.codeeval.extract import add_prompt_imports, extract_code
 from divlab.codeeval.passk import summarize
-from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, isolation
+from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, isolation, zygotes
 from divlab.machine import available_cores
 
 NOT_RUN = "not run"
@@ -163,8 +163,9 @@ def _inputs(problem: Problem, suite: str) -> list:
 
 
 def _parallel(fn, items, workers: int, desc: str):
-    """Yield fn(item) as they finish, on a thread pool (each call waits on a sandbox process)."""
-    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(items), desc=desc, unit="run") as bar:
+    """Yield fn(item) as they finish, on a thread pool (each call waits on a sandbox process; each thread
+    forks its programs from its own sandbox zygote)."""
+    with zygotes(), ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(items), desc=desc, unit="run") as bar:
         pending = {pool.submit(fn, item) for item in items}
         try:
             while pending:

@@ -1,7 +1,6 @@
 """Interrupted training resumes to exactly the weights of an uninterrupted run."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

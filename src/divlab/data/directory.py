@@ -124,3 +124,17 @@ def verify_checksums(directory: str | Path) -> dict[str, bool]:
     directory = Path(directory)
     manifest = read_manifest(directory)
     return {name: sha256_file(directory / name) == entry["sha256"] for name, entry in manifest["files"].items()}
+
+
+def existing_dataset(out_dir: Path, task: str, config: dict, overwrite: bool) -> dict | None:
+    """The manifest of `out_dir` when it already holds this very dataset (reused as it is); None when the
+    directory is free or `overwrite` is set; an error when it holds something else."""
+    if not out_dir.exists() or overwrite:
+        return None
+    try:
+        existing = read_manifest(out_dir)
+    except DatasetDirError:
+        raise DatasetDirError(f"{out_dir} exists and is not a complete divlab dataset; pass --force to replace it") from None
+    if existing.get("task") == task and existing.get("config") == config:
+        return existing
+    raise DatasetDirError(f"{out_dir} holds a dataset with a different config; pass --force to replace it")

@@ -9,7 +9,6 @@ decoding). The grid usually runs over `mix."counts.<source>"` or over whole reci
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -65,12 +64,8 @@ def resolve_code_mix(config: dict) -> dict:
 
 
 def run_code_mix_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
-    import traceback
-
-    try:
-        return {"ok": True, "result": _run(cell_id, config, Path(run_dir), threads)}
-    except BaseException:  # noqa: BLE001 - a failing cell is recorded, the sweep goes on
-        return {"ok": False, "error": traceback.format_exc()}
+    """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
+    return {"ok": True, "result": _run(cell_id, config, Path(run_dir), threads)}
 
 
 def _run(cell_id: str, config: dict, run_dir: Path, threads: int) -> dict:

@@ -9,7 +9,6 @@ Preset sections: `dataset` (task `encrypted` fields), `model` (`name`), `finetun
 from __future__ import annotations
 
 import time
-import traceback
 from pathlib import Path
 
 from divlab.experiments.spec import ExperimentKind, config_hash, register_kind
@@ -37,10 +36,8 @@ def resolve_encrypted(config: dict) -> dict:
 
 
 def run_encrypted_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
-    try:
-        return {"ok": True, "result": _run(cell_id, config, Path(run_dir), threads)}
-    except BaseException:  # noqa: BLE001 - a failing cell is recorded, the sweep goes on
-        return {"ok": False, "error": traceback.format_exc()}
+    """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
+    return {"ok": True, "result": _run(cell_id, config, Path(run_dir), threads)}
 
 
 def _run(cell_id: str, config: dict, run_dir: Path, threads: int) -> dict:

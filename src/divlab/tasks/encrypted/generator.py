@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import divlab
-from divlab.data.directory import DatasetDirError, atomic_dataset_dir, read_manifest, sha256_file, write_manifest
+from divlab.data.directory import atomic_dataset_dir, existing_dataset, sha256_file, write_manifest
 from divlab.seeding import stream
 from divlab.tasks.encrypted.config import EncryptedConfig
 from divlab.tasks.rewrite.generator import generate_rewrite
@@ -39,14 +39,9 @@ def encrypt(text: str, cipher: dict[str, str]) -> str:
 def generate_encrypted(config: EncryptedConfig, out_dir: str | Path, *, overwrite: bool = False,
                        progress: bool = True) -> dict:
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        try:
-            existing = read_manifest(out_dir)
-        except DatasetDirError:
-            raise DatasetDirError(f"{out_dir} exists and is not a complete divlab dataset; pass --force") from None
-        if existing.get("task") == "encrypted" and existing.get("config") == config.to_dict():
-            return existing
-        raise DatasetDirError(f"{out_dir} holds a dataset with a different config; pass --force to replace it")
+    existing = existing_dataset(out_dir, "encrypted", config.to_dict(), overwrite)
+    if existing is not None:
+        return existing
     cipher = make_cipher(config.rewrite.alphabet, config.cipher_seed if config.cipher_seed is not None else config.seed)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.rewrite-", dir=out_dir.parent))

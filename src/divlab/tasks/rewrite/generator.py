@@ -18,6 +18,7 @@ from divlab.data.directory import (
     DATASET_FORMAT_VERSION,
     DatasetDirError,
     atomic_dataset_dir,
+    existing_dataset,
     read_manifest,
     sha256_file,
     write_manifest,
@@ -191,14 +192,9 @@ def generate_rewrite(
     refused unless `overwrite`.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        try:
-            existing = read_manifest(out_dir)
-        except DatasetDirError:
-            raise DatasetDirError(f"{out_dir} exists and is not a complete divlab dataset; pass --force to replace it") from None
-        if existing.get("task") == "rewrite" and existing.get("config") == config.to_dict():
-            return existing
-        raise DatasetDirError(f"{out_dir} holds a dataset with a different config; pass --force to replace it")
+    existing = existing_dataset(out_dir, "rewrite", config.to_dict(), overwrite)
+    if existing is not None:
+        return existing
 
     # Everything that can fail on the config (rule sampling) happens before any file is written.
     train_rules, test_rules = _sample_all_rules(config)

@@ -138,3 +138,11 @@ def test_bad_code_mix_preset_fails_before_any_cell(tmp_path):
         load_experiment("code-mix", str(preset))
     failed = run_cli("reproduce", "code-mix", "--preset", str(preset), "--out", str(tmp_path / "o"), check=False)
     assert failed.returncode == 2 and "exceed the budget" in failed.stderr and not (tmp_path / "o").exists()
+
+
+def test_paper_presets_say_what_they_need_before_running(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    failed = run_cli("reproduce", "code-mix", "--preset", "paper", "--out", str(tmp_path / "p"), check=False)
+    assert failed.returncode == 2 and "needs cuda (a CUDA GPU" in failed.stderr and "'cpu' preset" in failed.stderr
+    assert not (tmp_path / "p").exists()
+    assert load_experiment("e6", "paper").requires == ("cuda", "hub")

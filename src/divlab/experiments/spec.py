@@ -44,6 +44,23 @@ class ExperimentKind:
 KINDS: dict[str, ExperimentKind] = {}
 
 
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _hub() -> bool:
+    from divlab.mix.sources import _hub_reachable
+
+    return _hub_reachable()
+
+
+# What a preset may require, how to tell, and what it means.
+REQUIREMENTS = {"cuda": (_cuda, "a CUDA GPU: the published models do not fit or finish on a CPU"),
+                "hub": (_hub, "the Hugging Face hub, for the published models and datasets")}
+
+
 def register_kind(kind: ExperimentKind) -> ExperimentKind:
     KINDS[kind.name] = kind
     return kind
@@ -118,6 +135,10 @@ class ExperimentSpec:
     seeds: int = 1
     report: dict = field(default_factory=dict)
     kind: str = "rewrite"
+    requires: tuple[str, ...] = ()  # "cuda", "hub": checked before any cell runs
+
+    def unmet_requirements(self) -> list[str]:
+        return [f"{need} ({REQUIREMENTS[need][1]})" for need in self.requires if not REQUIREMENTS[need][0]()]
 
     def cells(self) -> list[Cell]:
         kind = KINDS[self.kind]
@@ -176,7 +197,7 @@ def load_experiment(experiment: str, preset: str, seeds: int | None = None) -> E
     if kind_name not in KINDS:
         raise ConfigError("kind", kind_name, f"unknown experiment kind; known: {', '.join(sorted(KINDS))}")
     sections = KINDS[kind_name].sections
-    unknown = set(data) - {"description", "seeds", "grid", "report", "kind", *sections}
+    unknown = set(data) - {"description", "seeds", "grid", "report", "kind", "requires", *sections}
     if unknown:
         raise ConfigError(sorted(unknown)[0], data[sorted(unknown)[0]], "unknown preset table; known: description, seeds, grid, report, kind, " + ", ".join(sections))
     base = {section: data.get(section, {}) for section in sections}
@@ -198,8 +219,11 @@ def load_experiment(experiment: str, preset: str, seeds: int | None = None) -> E
     spec = ExperimentSpec(
         experiment=experiment, preset=preset, description=data.get("description", ""), base=base, axes=axes,
         seeds=seeds if seeds is not None else int(data.get("seeds", 1)), report=data.get("report", {}),
-        kind=kind_name,
+        kind=kind_name, requires=tuple(data.get("requires", ())),
     )
+    for need in spec.requires:
+        if need not in REQUIREMENTS:
+            raise ConfigError("requires", need, f"unknown requirement; known: {', '.join(REQUIREMENTS)}")
     if spec.seeds < 1:
         raise ConfigError("seeds", spec.seeds, "must be >= 1")
     spec.cells()  # validates every grid point before anything runs

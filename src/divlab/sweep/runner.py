@@ -66,6 +66,10 @@ def run_sweep(
 ) -> dict:
     """Run every cell not yet done (failed and interrupted ones again); return the status counts."""
     spec = load_experiment(experiment, preset, seeds)  # fails on bad input before anything runs
+    unmet = spec.unmet_requirements()
+    if unmet:
+        raise SweepError(f"{experiment} preset {preset!r} needs {' and '.join(unmet)}, which this machine lacks; "
+                         f"the 'cpu' preset runs here")
     if backend not in ("local", "ray"):
         raise SweepError(f"backend={backend!r}: known backends are local and ray")
     run_dir = Path(run_dir)

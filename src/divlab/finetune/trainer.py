@@ -139,8 +139,13 @@ def build_trainer(model, tokenizer, train_set, checkpoints: Path, config: Finetu
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(config.target_modules) if isinstance(config.target_modules, tuple)
                       else config.target_modules, task_type="CAUSAL_LM")
-    return SFTTrainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
-                      peft_config=lora, callbacks=list(callbacks))
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
+                         peft_config=lora, callbacks=list(callbacks))
+    if not progress:  # without a progress bar the Trainer prints every log record; metrics.jsonl has them
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: FinetuneConfig = FinetuneConfig(),

@@ -35,12 +35,18 @@ def code_mix(rows, figure_path, axes_order) -> dict:
         if any(m is not None for m in means):
             ax.plot([100 * s for s in shares], [None if m is None else 100 * m for m in means], marker=marker,
                     label=f"this run: {label}")
+    # The paper's curve on its own axis (right): a small model's level is far below a 6.7B coder's, and what
+    # is compared is the shape (a rise, then a fall, with the general share).
     paper_x = [100 * k / PAPER_BUDGET for k in PAPER_FIG6_DEEPSEEK]
-    ax.plot(paper_x, [v[2] for v in PAPER_FIG6_DEEPSEEK.values()], linestyle=":", color="0.4", marker="x",
-            label="paper, DeepSeek-Coder-6.7B, 20K: Avg")
+    paper_axis = ax.twinx()
+    paper_axis.plot(paper_x, [v[2] for v in PAPER_FIG6_DEEPSEEK.values()], linestyle=":", color="0.4", marker="x",
+                    label="paper, DeepSeek-Coder-6.7B, 20K: Avg (right axis)")
+    paper_axis.set_ylabel("paper's pass@1, %", color="0.4")
     ax.set_xlabel("general (non-code) share of the fine-tuning data, %")
-    ax.set_ylabel("pass@1, %")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("this run's pass@1, %")
+    lines = ax.get_legend_handles_labels()
+    theirs = paper_axis.get_legend_handles_labels()
+    ax.legend(lines[0] + theirs[0], lines[1] + theirs[1], fontsize=8)
     fig.tight_layout()
     fig.savefig(figure_path, dpi=120)
     plt.close(fig)

@@ -238,12 +238,15 @@ def _execute_forked(pool: _ZygotePool, payload: dict, limits: Limits) -> Executi
                 reply = zygote.run(encoded, (result.fileno(), out.fileno(), err.fileno()), limits.wall_seconds)
             except OSError:
                 reply = None
+            died = reply is None and zygote.proc.poll() is not None
             if reply is None:
                 pool.discard()
         wall = time.perf_counter() - started
         stdout = _read_capped(scratch_path / "stdout", limits.output_bytes)
         stderr = _read_capped(scratch_path / "stderr", limits.output_bytes)
         raw = (scratch_path / "result").read_bytes()
+    if died:  # the zygote itself failed (it cannot be reached from the program): run this one the slow way
+        return _execute_fresh(payload, limits)
     if reply is None or reply[0] == _REPLY_TIMEOUT:
         return Execution(TIMEOUT, {"error": f"wall-clock limit of {limits.wall_seconds:g} s exceeded"}, None, wall,
                          stdout, stderr)
@@ -259,6 +262,11 @@ def execute(payload: dict, limits: Limits = Limits()) -> Execution:
     pool = _POOL
     if pool is not None:
         return _execute_forked(pool, payload, limits)
+    return _execute_fresh(payload, limits)
+
+
+def _execute_fresh(payload: dict, limits: Limits) -> Execution:
+    """A fresh confined interpreter for this one program."""
     prefix, level = isolation()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="divlab-sandbox-") as scratch:

@@ -371,6 +371,10 @@ def _supervise(sock, payload: dict, fds: list) -> None:
     poller.register(pidfd, select.POLLIN)
     if not poller.poll(wall * 1000):
         os.kill(program, signal.SIGKILL)  # PID 1 of its namespace: the kernel kills everything it started
+        try:  # ... and so does this, at once: from here every process but the zygote (init) is the program's
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
         os.waitpid(program, 0)
         reply = (REPLY_TIMEOUT, 0)
     else:

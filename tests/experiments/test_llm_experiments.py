@@ -2,11 +2,11 @@
 code-mix (mix -> LoRA -> generate -> sandboxed score) and E6 (encrypted data -> LoRA -> greedy exact match)."""
 
 import json
-import sqlite3
 
 import pytest
 
 from divlab.experiments.spec import load_experiment
+from divlab.sweep.store import ResultStore
 from divlab.tasks.registry import ConfigError
 from tests.conftest import SHARED_DATA, make_tiny_lm, run_cli
 
@@ -19,10 +19,11 @@ def tiny(tmp_path_factory):
 
 
 def _rows(run_dir):
-    db = sqlite3.connect(run_dir / "results.sqlite")
-    rows = db.execute("SELECT point, status, attempts, result FROM cells").fetchall()
-    db.close()
-    return [(json.loads(p), s, a, json.loads(r) if r else None) for p, s, a, r in rows]
+    store = ResultStore(run_dir)
+    try:
+        return [(r["point"], r["status"], r["attempts"], r["result"]) for r in store.rows()]
+    finally:
+        store.close()
 
 
 @pytest.mark.slow

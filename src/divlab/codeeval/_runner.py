@@ -266,15 +266,17 @@ def run_ground_truth(payload: dict) -> dict:
 MODES = {"program": run_program, "io": run_io, "ground_truth": run_ground_truth}
 
 
-def main() -> None:
-    raw = sys.stdin.buffer.read()
+def _decode(raw: bytes) -> dict:
+    """A payload as `sandbox._encode` wrote it: marshal ("M"), or pickle ("P") when it holds other types."""
     if raw[:1] == b"M":
-        payload = marshal.loads(raw[1:])
-    else:
-        import pickle
+        return marshal.loads(raw[1:])
+    import pickle
 
-        payload = pickle.loads(raw[1:])
-    del raw
+    return pickle.loads(raw[1:])
+
+
+def main() -> None:
+    payload = _decode(sys.stdin.buffer.read())
     sys.path[:] = payload["sys_path"]  # -S skipped site: the parent's import path, so numpy & co. import
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # the program reads an empty stdin, never the payload
@@ -288,8 +290,6 @@ def main() -> None:
         guard_network()
     set_limits(payload["limits"])
     _finish(payload, result)
-
-
 
 
 # -- zygote: one confined interpreter per scoring worker that forks a fresh sandbox per program ---------
@@ -310,14 +310,6 @@ def _recv_exact(sock, size: int) -> bytes:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-def _decode(raw: bytes) -> dict:
-    if raw[:1] == b"M":
-        return marshal.loads(raw[1:])
-    import pickle
-
-    return pickle.loads(raw[1:])
 
 
 def zygote_main(control_fd: int) -> None:

@@ -51,3 +51,8 @@ def add_prompt_imports(code: str, prompt: str) -> str:
     missing = [line.strip() for line in prompt.splitlines()
                if re.match(r"^(import |from \S+ import )", line) and line.strip() not in present]
     return "\n".join(missing) + "\n" + code if missing else code
+
+
+def code_from_chat_answer(answer: str, entry_point: str | None, prompt: str) -> str:
+    """What runs for a chat answer: its code (`extract_code`) with the prompt's missing imports."""
+    return add_prompt_imports(extract_code(answer, entry_point), prompt)

@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from divlab.codeeval.benchmarks import Problem, load_benchmark
-from divlab.codeeval.extract import add_prompt_imports, extract_code
+from divlab.codeeval.extract import code_from_chat_answer
 
 # Where a base model's completion of a function body ends (the usual Codex/EvalPlus set).
 DEFAULT_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ", '\n"""', "\n```")
@@ -122,7 +122,7 @@ def generate_samples(config: GenerateConfig, out_dir: str | Path) -> Path:
                     row = {"task_id": problem.task_id, "completion": truncate_at_stops(text, config.stop)}
                 else:
                     row = {"task_id": problem.task_id,
-                           "solution": add_prompt_imports(extract_code(text, problem.entry_point), problem.prompt),
+                           "solution": code_from_chat_answer(text, problem.entry_point, problem.prompt),
                            "raw": text}
                 out.write(json.dumps(row) + "\n")
                 done[problem.task_id] = done.get(problem.task_id, 0) + 1

@@ -35,6 +35,8 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from divlab.codeeval._runner import REPLY_SIGNALED, REPLY_TIMEOUT  # the zygote's replies
+
 RUNNER = Path(__file__).with_name("_runner.py")
 GiB = 1024**3
 MiB = 1024**2
@@ -242,19 +244,13 @@ def _execute_forked(pool: _ZygotePool, payload: dict, limits: Limits) -> Executi
             if reply is None:
                 pool.discard()
         wall = time.perf_counter() - started
-        stdout = _read_capped(scratch_path / "stdout", limits.output_bytes)
-        stderr = _read_capped(scratch_path / "stderr", limits.output_bytes)
-        raw = (scratch_path / "result").read_bytes()
+        raw, stdout, stderr = _collect(scratch_path, limits)
     if died:  # the zygote itself failed (it cannot be reached from the program): run this one the slow way
         return _execute_fresh(payload, limits)
-    if reply is None or reply[0] == _REPLY_TIMEOUT:
-        return Execution(TIMEOUT, {"error": f"wall-clock limit of {limits.wall_seconds:g} s exceeded"}, None, wall,
-                         stdout, stderr)
-    returncode = -reply[1] if reply[0] == _REPLY_SIGNALED else reply[1]
-    return _outcome(payload, raw, returncode, wall, stdout, stderr)
-
-
-_REPLY_EXITED, _REPLY_SIGNALED, _REPLY_TIMEOUT = 0, 1, 2  # as in _runner.py
+    if reply is None or reply[0] == REPLY_TIMEOUT:
+        return _outcome(payload, limits, raw, None, wall, stdout, stderr)
+    returncode = -reply[1] if reply[0] == REPLY_SIGNALED else reply[1]
+    return _outcome(payload, limits, raw, returncode, wall, stdout, stderr)
 
 
 def execute(payload: dict, limits: Limits = Limits()) -> Execution:
@@ -286,21 +282,26 @@ def _execute_fresh(payload: dict, limits: Limits) -> Execution:
                 cwd=str(workdir), start_new_session=True, close_fds=True,
             )
             try:
-                returncode = _wait(proc, limits.wall_seconds)
+                returncode = _wait(proc, limits.wall_seconds)  # None: the wall-clock limit ended it
             finally:
                 _kill_group(proc)
-            timed_out = returncode is None
         wall = time.perf_counter() - started
-        stdout = _read_capped(scratch_path / "stdout", limits.output_bytes)
-        stderr = _read_capped(scratch_path / "stderr", limits.output_bytes)
-        raw = result_path.read_bytes()
-    if timed_out:
+        raw, stdout, stderr = _collect(scratch_path, limits)
+    return _outcome(payload, limits, raw, returncode, wall, stdout, stderr)
+
+
+def _collect(scratch: Path, limits: Limits) -> tuple[bytes, str, str]:
+    """The result bytes and the capped stdout/stderr a sandboxed program left in its scratch files."""
+    return ((scratch / "result").read_bytes(), _read_capped(scratch / "stdout", limits.output_bytes),
+            _read_capped(scratch / "stderr", limits.output_bytes))
+
+
+def _outcome(payload: dict, limits: Limits, raw: bytes, returncode: int | None, wall: float, stdout: str,
+             stderr: str) -> Execution:
+    """What one execution came to; `returncode` None: the wall-clock limit ended it."""
+    if returncode is None:
         return Execution(TIMEOUT, {"error": f"wall-clock limit of {limits.wall_seconds:g} s exceeded"}, None, wall,
                          stdout, stderr)
-    return _outcome(payload, raw, returncode, wall, stdout, stderr)
-
-
-def _outcome(payload: dict, raw: bytes, returncode: int, wall: float, stdout: str, stderr: str) -> Execution:
     if raw and returncode == 0:
         try:
             detail = pickle.loads(raw) if payload["mode"] == "ground_truth" else ast.literal_eval(raw.decode())

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 import divlab
 from divlab.codeeval._runner import MBPP_OUTPUT_NOT_NONE  # one list, used by the runner too
 from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir, load_benchmark
-from divlab.codeeval.extract import add_prompt_imports, extract_code
+from divlab.codeeval.extract import code_from_chat_answer
 from divlab.codeeval.passk import summarize
 from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, isolation, zygotes
 from divlab.machine import available_cores
@@ -102,7 +102,7 @@ def read_samples(path: Path, benchmark: Benchmark) -> list[Sample]:
             elif isinstance(row.get("completion"), str):
                 solution = problem.prompt + row["completion"]
             elif isinstance(row.get("raw"), str):
-                solution = add_prompt_imports(extract_code(row["raw"], problem.entry_point), problem.prompt)
+                solution = code_from_chat_answer(row["raw"], problem.entry_point, problem.prompt)
             else:
                 raise SamplesError(f"{path}: line {number}: needs a 'solution', 'completion' or 'raw' string")
             completion_id = per_task.get(task_id, 0)

@@ -51,9 +51,9 @@ def _cuda() -> bool:
 
 
 def _hub() -> bool:
-    from divlab.mix.sources import _hub_reachable
+    from divlab.mix.sources import hub_reachable
 
-    return _hub_reachable()
+    return hub_reachable()
 
 
 # What a preset may require, how to tell, and what it means.

@@ -17,9 +17,10 @@ import shutil
 import time
 from pathlib import Path
 
+from divlab.data.directory import sha256_file
 from divlab.finetune.config import FinetuneConfig
 from divlab.machine import available_cores
-from divlab.models.pretrained import ModelError, check_fits_in_memory, resolve_model
+from divlab.models.pretrained import ModelError, check_fits_in_memory, load_causal_lm, resolve_model
 
 # Used when the tokenizer has no chat template (base models) or prompt_format = "plain".
 PLAIN_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
@@ -166,7 +167,7 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     if device == "cpu":
         check_fits_in_memory(weights, MEMORY_FACTOR, "LoRA fine-tuning")
     identity = {"model": model, "dataset": str(dataset_dir.resolve()), "config": config.to_dict(),
-                "dataset_manifest_sha256": _sha256(dataset_dir / "manifest.json")}
+                "dataset_manifest_sha256": sha256_file(dataset_dir / "manifest.json")}
     record = out_dir / "finetune.json"
     if record.is_file() and json.loads(record.read_text()) != identity:
         raise FinetuneError(f"{out_dir} holds an unfinished run with other settings (see {record}); "
@@ -174,28 +175,17 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     if out_dir.exists() and not record.is_file() and any(out_dir.iterdir()):
         raise FinetuneError(f"{out_dir} exists and is not a divlab fine-tuning run directory")
 
-    from peft import prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
 
-    from divlab.hf import quiet_transformers
-
-    quiet_transformers()
     if device == "cpu":
         torch.set_num_threads(config.threads or available_cores())
-    tokenizer = AutoTokenizer.from_pretrained(weights)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     eight_bit = _want_8bit(config, device)
+    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    base, tokenizer = load_causal_lm(weights, device, dtype, load_in_8bit=eight_bit)
     if eight_bit:
-        from transformers import BitsAndBytesConfig
+        from peft import prepare_model_for_kbit_training
 
-        base = AutoModelForCausalLM.from_pretrained(weights, quantization_config=BitsAndBytesConfig(load_in_8bit=True),
-                                                    device_map={"": 0})
         base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=False)
-    else:
-        dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-        base = AutoModelForCausalLM.from_pretrained(weights, dtype=dtype)
     chat = uses_chat(tokenizer, config.prompt_format)
     train_set = training_dataset(rows, chat)
 
@@ -218,9 +208,11 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     adapter = out_dir / "adapter"
     trainer.model.save_pretrained(adapter)
     tokenizer.save_pretrained(adapter)
-    # The adapter names its base by the path transformers loaded; keep the user's name (alias, hub id) too.
+    # PEFT names the base by the path it was loaded from (for an alias or GGUF, a cache directory); the
+    # user's name (an absolute path for local files) resolves again anywhere: `load_causal_lm` converts an
+    # alias or GGUF when its cache is missing.
     adapter_config = json.loads((adapter / "adapter_config.json").read_text())
-    adapter_config["base_model_name_or_path"] = weights
+    adapter_config["base_model_name_or_path"] = str(Path(model).resolve()) if Path(model).exists() else model
     (adapter / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
     trainable, total = trainer.model.get_nb_trainable_parameters()
     summary = {
@@ -234,12 +226,6 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     tmp.write_text(json.dumps(summary, indent=2) + "\n")
     tmp.replace(out_dir / "summary.json")
     return summary
-
-
-def _sha256(path: Path) -> str:
-    from divlab.data.directory import sha256_file
-
-    return sha256_file(path)
 
 
 __all__ = ["FinetuneError", "ModelError", "finetune", "read_prompt_completion", "render_prompt", "uses_chat"]

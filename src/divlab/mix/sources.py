@@ -23,7 +23,7 @@ class SourceError(Exception):
 
 
 class NoExample(Exception):
-    """A well-formed record that holds no example (a conversation with no reply): skipped and counted."""
+    """A well-formed record that holds no example (a conversation with no reply): skipped."""
 
 
 # `topic` filters: whether an example is about code (fenced code in the answer, or code words in the
@@ -151,7 +151,7 @@ def read_records(path: Path, partial: bool = False) -> list[dict]:
         raise SourceError(str(exc)) from None
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
+def hub_reachable(timeout: float = 3.0) -> bool:
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         return False
     try:
@@ -174,7 +174,7 @@ def load_source(name: str, format: str, path: str | None = None, hub: str | None
         records, where = read_records(Path(path), partial), str(path)
         line_of = "record"
     elif hub is not None:
-        if not _hub_reachable():
+        if not hub_reachable():
             raise SourceError(f"source {name!r}: the hub dataset {hub!r} cannot be fetched offline; download it "
                               f"where you are online and give the local file (JSON, JSONL or Parquet) as "
                               f"path = \"...\" in the recipe")

@@ -22,6 +22,12 @@ def _plt():
     return plt
 
 
+def save_figure(fig, path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    _plt().close(fig)
+
+
 def _mean_sd(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -78,9 +84,7 @@ def e1(rows, figure_path, axes_order) -> dict:
         top = ax.secondary_xaxis("top", functions=(lambda i: budget / np.maximum(i, 1e-9), lambda s: budget / np.maximum(s, 1e-9)))
         top.set_xlabel("examples per instruction")
     ax.legend(fontsize=8, loc="center right")
-    fig.tight_layout()
-    fig.savefig(figure_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, figure_path)
     return {"headers": ["I", "examples per instruction", "unseen-rule accuracy", "seen-rule accuracy", "seeds"],
             "table": table, "threshold": fit}
 
@@ -111,9 +115,7 @@ def _lines(rows, figure_path, line_axis, x_axis, panels, x_log=True, x_label="",
         ax.set_ylim(-0.03, 1.03)
     axes[0][0].set_ylabel("exact-match accuracy (unseen rules)")
     axes[0][-1].legend(title=legend_title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(figure_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, figure_path)
     for (line, x), members in groups.items():
         table.append([line, x] + [_fmt(*_mean_sd(metric(members, split, key))) for _, split, key in panels] + [len(members)])
     return table
@@ -163,9 +165,7 @@ def e5(rows, figure_path, axes_order) -> dict:
     ax.set_ylabel("accuracy on unseen rules, 1-20 occurrences")
     ax.set_ylim(-0.03, 1.03)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(figure_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, figure_path)
     return {"headers": ["train occurrences"] + [f"I = {c}" for c in counts], "table": table}
 
 

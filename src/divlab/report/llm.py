@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from divlab.report.figures import _fmt, _mean_sd, _plt
+from divlab.report.figures import _fmt, _mean_sd, _plt, save_figure
 
 I_AXIS = "dataset.num_train_rules"
 
@@ -47,9 +47,7 @@ def code_mix(rows, figure_path, axes_order) -> dict:
     lines = ax.get_legend_handles_labels()
     theirs = paper_axis.get_legend_handles_labels()
     ax.legend(lines[0] + theirs[0], lines[1] + theirs[1], fontsize=8)
-    fig.tight_layout()
-    fig.savefig(figure_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, figure_path)
     benchmarks = sorted({b for r in rows for b in r["result"]["scores"]})
     headers = ["general share", "counts"] + [f"{b} {suite}" for b in benchmarks for suite in ("base", "plus")] + \
         ["Avg(Base)", "Avg(+)", "Avg", "seeds"]
@@ -112,9 +110,7 @@ def e6(rows, figure_path, axes_order) -> dict:
     ax.set_ylabel("exact-match accuracy (greedy)")
     ax.set_ylim(-0.03, 1.03)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(figure_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, figure_path)
     for count in counts:
         members = groups[count]
         table.append([count] + [_fmt(*_mean_sd([r["result"]["unseen"][k] for r in members])) for k in series] +

@@ -12,6 +12,7 @@ import pytest
 
 from divlab.experiments import experiment_names, load_experiment
 from divlab.report import write_report
+from divlab.errors import RunDirError
 from divlab.sweep import SweepError, run_sweep, sweep_status
 from divlab.sweep.store import SCHEMA_VERSION, ResultStore, StoreError
 from divlab.tasks import ConfigError
@@ -140,8 +141,11 @@ def test_bad_input_fails_before_any_cell_runs(tmp_path):
         run_sweep("e1", str(bad), tmp_path / "c", progress=False)
     assert not any((tmp_path / name).exists() for name in "abc")
     run_sweep("e1", "smoke", tmp_path / "e1run", workers=1, threads=1, progress=False)
-    with pytest.raises(SweepError, match="created by experiment 'e1'"):
+    with pytest.raises(RunDirError, match="holds a different sweep .differs in: .*experiment: 'e1' -> 'e2'"):
         run_sweep("e2", "smoke", tmp_path / "e1run", progress=False)
+    # A changed setting is another sweep too: its cells never pool with these in one report.
+    with pytest.raises(RunDirError, match="config: "):
+        run_sweep("e1", "smoke", tmp_path / "e1run", overrides={"train.lr": 0.01}, progress=False)
     with sqlite3.connect(tmp_path / "e1run" / "results.sqlite") as db:
         db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(StoreError, match="newer divlab"):

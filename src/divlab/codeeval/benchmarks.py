@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from divlab.data.records import RecordsError, parse_records, read_uncompressed
+from divlab.errors import DataError
 
 MBPP_PROMPT_TEMPLATE = '"""\n{text}\n{test}\n"""\n'  # EvalPlus's MBPP+ prompt layout, for plain MBPP too
 
@@ -31,7 +32,7 @@ EVALPLUS_RELEASES = {
 }
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(DataError):
     """A benchmark that cannot be loaded: unknown name, missing or malformed file."""
 
 

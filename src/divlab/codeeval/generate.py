@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from divlab.codeeval.benchmarks import Problem, load_benchmark
 from divlab.codeeval.extract import code_from_chat_answer
+from divlab.errors import DivlabError
 
 # Where a base model's completion of a function body ends (the usual Codex/EvalPlus set).
 DEFAULT_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ", '\n"""', "\n```")
@@ -23,7 +24,7 @@ CHAT_INSTRUCTION = ("Complete the following Python code. Answer with the whole p
                     "and the function) in one ```python code block.\n\n```python\n{prompt}\n```")
 
 
-class GenerationError(Exception):
+class GenerationError(DivlabError):
     pass
 
 

@@ -28,11 +28,12 @@ from divlab.codeeval.extract import code_from_chat_answer
 from divlab.codeeval.passk import summarize
 from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, isolation, zygotes
 from divlab.machine import available_cores
+from divlab.errors import DataError
 
 NOT_RUN = "not run"
 
 
-class SamplesError(Exception):
+class SamplesError(DataError):
     """A samples file divlab cannot score: bad JSON, missing fields, unknown tasks."""
 
 

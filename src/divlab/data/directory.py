@@ -14,13 +14,14 @@ import os
 import shutil
 from pathlib import Path
 from typing import Iterator
+from divlab.errors import DataError
 
 DATASET_FORMAT = "divlab-dataset"
 DATASET_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-class DatasetDirError(RuntimeError):
+class DatasetDirError(DataError):
     pass
 
 

@@ -6,9 +6,10 @@ import gzip
 import json
 import re
 from pathlib import Path
+from divlab.errors import DataError
 
 
-class RecordsError(ValueError):
+class RecordsError(DataError):
     """A file that is not valid JSON / JSONL; the message names the file and the line."""
 
 

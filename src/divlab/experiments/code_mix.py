@@ -10,10 +10,9 @@ decoding). The grid usually runs over `mix."counts.<source>"` or over whole reci
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from divlab.experiments.spec import ExperimentKind, config_hash, register_kind
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
+from divlab.experiments.base import ExperimentKind, ReportSpec, cell_dir, check_known, shared_dir
 
 SECTIONS = ("mix", "model", "finetune", "codeeval")
 CODEEVAL_DEFAULTS = {
@@ -49,11 +48,7 @@ def resolve_code_mix(config: dict) -> dict:
     if not isinstance(model.get("name"), str):
         raise ConfigError("model.name", model.get("name"), "give the pretrained model (hub id, directory, alias)")
     finetune = FinetuneConfig.from_dict(config.get("finetune", {})).to_dict()
-    codeeval = {**CODEEVAL_DEFAULTS, **config.get("codeeval", {})}
-    unknown = set(codeeval) - set(CODEEVAL_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"codeeval.{sorted(unknown)[0]}", codeeval[sorted(unknown)[0]],
-                          f"unknown field; known: {', '.join(CODEEVAL_DEFAULTS)}")
+    codeeval = check_known("codeeval", config.get("codeeval", {}), CODEEVAL_DEFAULTS)
     for name in codeeval["benchmarks"]:
         if name not in LOADERS:
             raise ConfigError("codeeval.benchmarks", name, f"unknown benchmark; known: {', '.join(sorted(LOADERS))}")
@@ -63,12 +58,8 @@ def resolve_code_mix(config: dict) -> dict:
             "model": model, "finetune": finetune, "codeeval": codeeval}
 
 
-def run_code_mix_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
+def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
-    return {"ok": True, "result": _run(cell_id, config, Path(run_dir), threads)}
-
-
-def _run(cell_id: str, config: dict, run_dir: Path, threads: int) -> dict:
     from divlab.codeeval.generate import GenerateConfig, generate_samples
     from divlab.codeeval.score import ScoreConfig, score_samples
     from divlab.finetune import FinetuneConfig, finetune
@@ -76,10 +67,10 @@ def _run(cell_id: str, config: dict, run_dir: Path, threads: int) -> dict:
 
     started = time.perf_counter()
     mix = {k: v for k, v in config["mix"].items() if k not in ("recipe", "final_counts", "general_share")}
-    mixture = run_dir / "datasets" / config_hash({"mix": config["mix"]})
+    mixture = shared_dir(run_dir, "datasets", {"mix": config["mix"]})
     if not (mixture / "manifest.json").is_file():
         build_mixture(load_recipe(config["mix"]["recipe"], mix), mixture)
-    cell = run_dir / "cells" / cell_id
+    cell = cell_dir(run_dir, cell_id)
     tuned = finetune(config["model"]["name"], mixture, cell / "finetune",
                      FinetuneConfig.from_dict({**config["finetune"], "threads": threads}), progress=False)
     spec = config["codeeval"]
@@ -114,11 +105,8 @@ def paper_averages(scores: dict) -> dict:
     return {"avg_base": mean(base), "avg_plus": mean(plus), "avg": mean(both)}
 
 
-# Paper Table 1, DeepSeek-Coder-6.7B-Base, 20K budget: Alpaca samples replacing OSS-Instruct -> (Avg(Base),
-# Avg(+), Avg) in % (the Fig. 6 curve). Shown beside a run's own curve in the report.
-PAPER_FIG6_DEEPSEEK = {0: (68.9, 59.5, 64.2), 1000: (71.4, 61.0, 66.2), 2000: (71.9, 62.4, 67.1),
-                       3000: (70.5, 61.9, 66.2), 4000: (71.0, 61.1, 66.0), 5000: (69.3, 59.7, 64.5)}
-PAPER_BUDGET = 20000
-
-register_kind(ExperimentKind("code-mix", SECTIONS, ("mix.seed", "finetune.seed"), resolve_code_mix,
-                             "divlab.experiments.code_mix:run_code_mix_cell"))
+KIND = ExperimentKind(
+    name="code-mix", sections=SECTIONS, seed_fields=("mix.seed", "finetune.seed"), resolve=resolve_code_mix, run=run,
+    reports={"code-mix": ReportSpec("divlab.report.llm:code_mix", "divlab.report.llm:check_code_mix")},
+    description="mixture -> LoRA fine-tune -> code generation -> sandboxed pass@1 (paper §3.1, Fig. 6)",
+)

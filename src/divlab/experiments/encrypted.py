@@ -9,10 +9,9 @@ Preset sections: `dataset` (task `encrypted` fields), `model` (`name`), `finetun
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from divlab.experiments.spec import ExperimentKind, config_hash, register_kind
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
+from divlab.experiments.base import INSTRUCTIONS_AXIS, ExperimentKind, ReportSpec, cell_dir, check_known, shared_dir
 
 SECTIONS = ("dataset", "model", "finetune", "eval")
 EVAL_DEFAULTS = {"limit": 0, "batch_size": 16}
@@ -25,31 +24,22 @@ def resolve_encrypted(config: dict) -> dict:
     model = dict(config.get("model", {}))
     if not isinstance(model.get("name"), str):
         raise ConfigError("model.name", model.get("name"), "give the pretrained model (hub id, directory, alias)")
-    evaluation = {**EVAL_DEFAULTS, **config.get("eval", {})}
-    unknown = set(evaluation) - set(EVAL_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"eval.{sorted(unknown)[0]}", evaluation[sorted(unknown)[0]],
-                          f"unknown field; known: {', '.join(EVAL_DEFAULTS)}")
+    evaluation = check_known("eval", config.get("eval", {}), EVAL_DEFAULTS)
     return {"kind": "encrypted", "dataset": EncryptedConfig.from_dict(config.get("dataset", {})).to_dict(),
             "model": model, "finetune": FinetuneConfig.from_dict(config.get("finetune", {})).to_dict(),
             "eval": evaluation}
 
 
-def run_encrypted_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
+def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
-    return {"ok": True, "result": _run(cell_id, config, Path(run_dir), threads)}
-
-
-def _run(cell_id: str, config: dict, run_dir: Path, threads: int) -> dict:
     from divlab.evaluate.generation import evaluate_generation
     from divlab.finetune import FinetuneConfig, finetune
     from divlab.tasks.encrypted import EncryptedConfig, generate_encrypted
 
     started = time.perf_counter()
-    dataset = run_dir / "datasets" / config_hash({"dataset": config["dataset"]})
+    dataset = shared_dir(run_dir, "datasets", {"dataset": config["dataset"]})
     generate_encrypted(EncryptedConfig.from_dict(config["dataset"]), dataset, progress=False)
-    cell = run_dir / "cells" / cell_id
-    tuned = finetune(config["model"]["name"], dataset, cell / "finetune",
+    tuned = finetune(config["model"]["name"], dataset, cell_dir(run_dir, cell_id) / "finetune",
                      FinetuneConfig.from_dict({**config["finetune"], "threads": threads}), progress=False)
     device = tuned["device"]
     scores = {name: evaluate_generation(tuned["adapter"], dataset, split, tuned["prompt_format"],
@@ -60,5 +50,8 @@ def _run(cell_id: str, config: dict, run_dir: Path, threads: int) -> dict:
             "wall_s": time.perf_counter() - started, "threads": threads}
 
 
-register_kind(ExperimentKind("encrypted", SECTIONS, ("dataset.seed", "finetune.seed"), resolve_encrypted,
-                             "divlab.experiments.encrypted:run_encrypted_cell"))
+KIND = ExperimentKind(
+    name="encrypted", sections=SECTIONS, seed_fields=("dataset.seed", "finetune.seed"), resolve=resolve_encrypted,
+    run=run, reports={"e6": ReportSpec("divlab.report.llm:e6", "divlab.report.llm:check_e6", (INSTRUCTIONS_AXIS,))},
+    description="LoRA fine-tuning of a pretrained LLM on encrypted rewriting, scored on unseen rules (paper E6)",
+)

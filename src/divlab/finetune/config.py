@@ -8,7 +8,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from divlab.tasks.registry import ConfigError, check_known_fields
+from divlab.errors import ConfigError
+from divlab.typed_config import check_known_fields
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ from divlab.data.directory import sha256_file
 from divlab.finetune.config import FinetuneConfig
 from divlab.machine import available_cores
 from divlab.models.pretrained import ModelError, check_fits_in_memory, load_causal_lm, resolve_model
+from divlab.errors import DivlabError
 
 # Used when the tokenizer has no chat template (base models) or prompt_format = "plain".
 PLAIN_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
 MEMORY_FACTOR = 2.5  # fp32 weights + activations at batch 4 x 768 + adapter optimizer state, measured loosely
 
 
-class FinetuneError(RuntimeError):
+class FinetuneError(DivlabError):
     pass
 
 

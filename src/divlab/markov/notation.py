@@ -13,11 +13,12 @@ import json
 from pathlib import Path
 
 from divlab.markov.engine import Rule
+from divlab.errors import DataError
 
 ARROWS = ("->", "\u2192")
 
 
-class RulesSyntaxError(ValueError):
+class RulesSyntaxError(DataError):
     def __init__(self, line_number: int, line: str, problem: str, source: str = "<rules>"):
         self.line_number = line_number
         self.line = line

@@ -21,11 +21,12 @@ import divlab
 from divlab.data.directory import atomic_dataset_dir, sha256_file, write_manifest
 from divlab.mix.sources import Example, SourceError, load_source
 from divlab.seeding import stream
+from divlab.errors import DivlabError
 
 RECIPES = Path(__file__).resolve().parents[1] / "presets" / "recipes"
 
 
-class RecipeError(Exception):
+class RecipeError(DivlabError):
     pass
 
 

@@ -16,9 +16,10 @@ from typing import Callable
 
 from divlab.data.records import RecordsError
 from divlab.data.records import read_records as records_of
+from divlab.errors import DataError
 
 
-class SourceError(Exception):
+class SourceError(DataError):
     """A source divlab cannot read: unknown format, missing file, malformed record, unreachable hub."""
 
 

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
 
 # The paper's model (6 layers, width 256, 4 heads) and smaller shapes that fit a 2-core CPU.
 MODEL_PRESETS: dict[str, dict[str, int]] = {

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from divlab.errors import DivlabError
 
 GiB = 1024**3
 
@@ -25,7 +26,7 @@ ALIASES = {
 }
 
 
-class ModelError(RuntimeError):
+class ModelError(DivlabError):
     """A model divlab cannot find, convert or fit in memory; the message says what to do."""
 
 

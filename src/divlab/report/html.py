@@ -1,4 +1,5 @@
-"""The HTML report of a sweep directory."""
+"""The HTML report of a sweep directory: the experiment's figure, verdict and tables, drawn by the builder
+its kind names for the preset's report (experiments/<kind>.py), from the store's rows only."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import html
 import json
 from pathlib import Path
 
-from divlab.report.figures import BUILDERS
-from divlab.report.verdicts import CHECKS
+from divlab.atomic import atomic_write_text
+from divlab.experiments.registry import get_kind
 from divlab.sweep.store import ResultStore
+from divlab.tasks.registry import load_attribute
+
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{max-width:100%}")
 
 
 def _table(headers, rows) -> str:
@@ -17,19 +22,37 @@ def _table(headers, rows) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _experiment_section(kind_name: str, report_name: str, rows: list, out: Path) -> list[str]:
+    spec = get_kind(kind_name).reports.get(report_name)
+    if spec is None:
+        return [f"<p>No figure: experiment kind {html.escape(kind_name)} has no report {html.escape(report_name)}.</p>"]
+    if not rows:
+        return ["<p>No finished cells yet.</p>"]
+    missing = [axis for axis in spec.axes if axis not in rows[0]["point"]]
+    if missing:
+        return [f"<p>No {html.escape(report_name)} figure: the grid lacks the axis {html.escape(', '.join(missing))}.</p>"]
+    figure = out / f"{report_name}.png"
+    section = load_attribute(spec.builder)(rows, figure)
+    verdict = load_attribute(spec.verdict)(rows)
+    parts = [f'<img src="{figure.name}" alt="{html.escape(report_name)} figure">',
+             f'<p class="verdict" data-status="{html.escape(verdict.status)}"><b>{html.escape(verdict.sentence())}</b></p>']
+    parts += [f"<p>{html.escape(note)}</p>" for note in section.notes]
+    parts.append(_table(section.headers, section.table))
+    for title, headers, table in section.extra_tables:
+        parts.append(f"<h3>{html.escape(title)}</h3>" + _table(headers, table))
+    if section.cells:
+        parts.append("<h2>All finished cells</h2>" + _table(*section.cells))
+    return parts
+
+
 def write_report(run_dir) -> Path:
     """Write RUN_DIR/report/index.html with PNG figures; return its path."""
     run_dir = Path(run_dir)
-    store = ResultStore(run_dir)
-    try:
-        meta = store.meta()
-        rows = store.rows("done")
-        counts = store.counts()
-        failed = store.rows("failed")
-    finally:
-        store.close()
+    with ResultStore(run_dir) as store:
+        meta, rows, counts, failed = store.meta(), store.rows("done"), store.counts(), store.rows("failed")
     info = json.loads((run_dir / "experiment.json").read_text()) if (run_dir / "experiment.json").is_file() else {}
-    kind = info.get("report", {}).get("kind", meta.get("experiment"))
+    report_name = info.get("report", {}).get("kind", meta.get("experiment"))
+    kind_name = info.get("kind") or (rows[0]["config"].get("kind", "rewrite") if rows else "rewrite")
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
     parts = [
@@ -38,56 +61,12 @@ def write_report(run_dir) -> Path:
         f"<p>Cells: {counts['done']} done, {counts['failed']} failed, {counts['pending'] + counts['running']} not run. "
         f"Every number below is read from <code>results.sqlite</code>.</p>",
     ]
-    builder, needed = BUILDERS.get(kind, (None, ()))
-    section: dict = {}
-    missing = [axis for axis in needed if rows and axis not in rows[0]["point"]]
-    if missing:
-        parts.append(f"<p>No {html.escape(kind)} figure: the grid lacks the axis {html.escape(', '.join(missing))}.</p>")
-        builder = None
-    if builder and rows:
-        figure = out / f"{kind}.png"
-        section = builder(rows, figure, list(info.get("axes", {})))
-        parts.append(f'<img src="{figure.name}" alt="{kind} figure">')
-        try:
-            shown, why = CHECKS[kind](rows)
-        except (KeyError, ValueError) as error:  # an incomplete grid: say so rather than guess
-            shown, why = False, f"cannot be judged from these cells ({error!r})"
-        verdict = "shows the paper's effect" if shown else "does NOT show the paper's effect"
-        parts.append(f'<p class="verdict"><b>This run {verdict}:</b> {html.escape(why)}.</p>')
-        fit = section.get("threshold")
-        if kind == "e1":
-            parts.append(
-                "<p>Estimated threshold I* (logistic fit of unseen-rule accuracy vs log I, 95 % bootstrap interval): "
-                + (f"<b>{fit['threshold']:,.0f}</b> [{fit['low']:,.0f}, {fit['high']:,.0f}]" if fit else "not estimable (accuracy never crosses 0.5)")
-                + ". The paper reports no generalization below ~300 instructions and always above 1,000.</p>"
-            )
-        parts.append(_table(section["headers"], section["table"]))
-        for title, headers, table in section.get("extra_tables", ()):
-            parts.append(f"<h3>{html.escape(title)}</h3>" + _table(headers, table))
-    elif not rows:
-        parts.append("<p>No finished cells yet.</p>")
+    parts += _experiment_section(kind_name, report_name, rows, out)
     if failed:
         parts.append("<h2>Failed cells</h2>")
         parts.append(_table(["cell", "point", "seed", "last error line"],
-                            [[f["cell_id"], json.dumps(f["point"]), f["seed"], (f["error"] or "").strip().splitlines()[-1:]] for f in failed]))
-    if rows and builder and "cells" in section:
-        parts.append("<h2>All finished cells</h2>")
-        parts.append(_table(*section["cells"]))
-    elif rows and "unseen" in rows[0]["result"] and "train" in rows[0]["result"]:
-        parts.append("<h2>All finished cells</h2>")
-        parts.append(_table(
-            ["cell", "point", "seed", "unseen", "has-op", "no-op", "seen", "steps", "train s", "tokens/s"],
-            [[r["cell_id"], json.dumps(r["point"]), r["seed"], f"{r['result']['unseen']['accuracy']:.3f}",
-              _opt(r["result"]["unseen"]["has_op_accuracy"]), _opt(r["result"]["unseen"]["no_op_accuracy"]),
-              f"{r['result']['seen']['accuracy']:.3f}", r["result"]["train"]["steps"],
-              f"{r['result']['train']['elapsed_s']:.0f}", f"{r['result']['train']['tokens_per_s']:,.0f}"] for r in rows],
-        ))
-    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{max-width:100%}"
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>divlab report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
-    path = out / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
-def _opt(value) -> str:
-    return "–" if value is None else f"{value:.3f}"
+                            [[f["cell_id"], json.dumps(f["point"]), f["seed"], (f["error"] or "").strip().splitlines()[-1:]]
+                             for f in failed]))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>divlab report</title><style>{STYLE}</style>"
+            f"</head><body>{''.join(parts)}</body></html>")
+    return atomic_write_text(out / "index.html", page)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import fcntl
-import json
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from divlab.atomic import atomic_write_json
+from divlab.errors import DivlabError
 from divlab.experiments.spec import load_experiment
 from divlab.machine import available_cores
-from divlab.sweep.store import ResultStore, StoreError
+from divlab.rundir import check_identity
+from divlab.sweep.store import DATABASE, ResultStore, StoreError
 
 
-class SweepError(RuntimeError):
+class SweepError(DivlabError):
     pass
 
 
@@ -45,27 +47,33 @@ class _RunLock:
         self.handle.close()
 
 
-def open_run_dir(run_dir: Path, experiment: str, preset: str) -> ResultStore:
-    if run_dir.exists() and any(run_dir.iterdir()) and not (run_dir / "results.sqlite").is_file():
-        raise SweepError(f"{run_dir} exists and is not a divlab sweep directory")
+def open_run_dir(run_dir: Path, identity: dict) -> ResultStore:
+    """The run directory's store, created for this sweep or checked to belong to it (`identity`: experiment,
+    preset and the hash of the preset's config, seeds excepted: more seeds extend a sweep)."""
+    recorded = None
+    if (run_dir / DATABASE).is_file():
+        with ResultStore(run_dir) as existing:
+            meta = existing.meta()
+        # A store killed before its sweep was recorded is nobody's; one written before sweeps recorded their
+        # config counts as this config.
+        recorded = identity if "experiment" not in meta else {
+            "experiment": meta["experiment"], "preset": meta.get("preset"),
+            "config": meta.get("sweep_config", identity["config"])}
+    check_identity(run_dir, recorded, identity, "sweep",
+                   hint="use another --out for a different experiment, preset or setting")
     run_dir.mkdir(parents=True, exist_ok=True)
     store = ResultStore(run_dir, create=True)
-    meta = store.meta()
-    if "experiment" in meta and (meta["experiment"], meta["preset"]) != (experiment, preset):
-        store.close()
-        raise SweepError(
-            f"{run_dir} was created by experiment {meta['experiment']!r} preset {meta['preset']!r}, not {experiment!r} {preset!r}"
-        )
-    store.set_meta(experiment=experiment, preset=preset)
+    store.set_meta(experiment=identity["experiment"], preset=identity["preset"], sweep_config=identity["config"])
     return store
 
 
 def run_sweep(
     experiment: str, preset: str, run_dir, *, seeds: int | None = None, backend: str = "local", workers: int = 0,
-    threads: int = 0, ray_address: str | None = None, progress: bool = True,
+    threads: int = 0, ray_address: str | None = None, progress: bool = True, overrides: dict | None = None,
 ) -> dict:
-    """Run every cell not yet done (failed and interrupted ones again); return the status counts."""
-    spec = load_experiment(experiment, preset, seeds)  # fails on bad input before anything runs
+    """Run every cell not yet done (failed and interrupted ones again); return the status counts.
+    `overrides` ("section.field" -> value) change the preset's base config (`--set`)."""
+    spec = load_experiment(experiment, preset, seeds, overrides)  # fails on bad input before anything runs
     unmet = spec.unmet_requirements()
     if unmet:
         raise SweepError(f"{experiment} preset {preset!r} needs {' and '.join(unmet)}, which this machine lacks; "
@@ -74,16 +82,16 @@ def run_sweep(
         raise SweepError(f"backend={backend!r}: known backends are local and ray")
     run_dir = Path(run_dir)
     try:
-        store = open_run_dir(run_dir, experiment, preset)
+        store = open_run_dir(run_dir, spec.identity())
     except StoreError as error:
         raise SweepError(str(error)) from None
     with _RunLock(run_dir):
         cells = spec.cells()
         store.add_cells(cells)
-        (run_dir / "experiment.json").write_text(json.dumps(
-            {"experiment": experiment, "preset": preset, "seeds": spec.seeds, "description": spec.description,
-             "axes": {name: [label for label, _ in values] for name, values in spec.axes.items()}, "report": spec.report},
-            indent=2))
+        atomic_write_json(run_dir / "experiment.json", {
+            "experiment": experiment, "preset": preset, "kind": spec.kind, "seeds": spec.seeds,
+            "description": spec.description, "overrides": dict(overrides or {}), "report": spec.report,
+            "axes": {name: [label for label, _ in values] for name, values in spec.axes.items()}}, sort_keys=False)
         jobs = [(c.cell_id, c.config) for c in cells if store.status_of(c.cell_id) != "done"]
         total = len(cells)
         bar = tqdm(total=total, initial=total - len(jobs), desc=f"{experiment}/{preset}", unit="cell", disable=not progress, dynamic_ncols=True)

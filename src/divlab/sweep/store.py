@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 
 import divlab
+from divlab.errors import DivlabError
 
 SCHEMA_VERSION = 1
 DATABASE = "results.sqlite"
 
 
-class StoreError(RuntimeError):
+class StoreError(DivlabError):
     pass
 
 
@@ -48,6 +49,12 @@ class ResultStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> "ResultStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def meta(self) -> dict:
         return dict(self.db.execute("SELECT key, value FROM meta").fetchall())

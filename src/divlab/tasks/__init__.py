@@ -1,9 +1,15 @@
-"""Instruction-data tasks. Each task registers itself; the CLI finds them through the registry."""
+"""Instruction-data tasks, registered by name; each task's code is imported only when it is used."""
 
-from divlab.tasks.registry import ConfigError, TaskSpec, get_task, register_task, task_names
+from divlab.errors import ConfigError
+from divlab.tasks.registry import TaskSpec, get_task, register_task, task_names
 
-# Importing a task module registers it.
-from divlab.tasks import rewrite as _rewrite  # noqa: F401,E402
-from divlab.tasks import encrypted as _encrypted  # noqa: F401,E402
+register_task(TaskSpec(
+    name="rewrite", config="divlab.tasks.rewrite.config:RewriteConfig",
+    generator="divlab.tasks.rewrite.generator:generate_rewrite",
+    description="single-rule string rewrite (x, y, z) -> z' (paper §1.2)"))
+register_task(TaskSpec(
+    name="encrypted", config="divlab.tasks.encrypted.config:EncryptedConfig",
+    generator="divlab.tasks.encrypted.generator:generate_encrypted",
+    description="replace-then-encrypt rewriting as prompt/completion text for pretrained LLMs (paper §2.6)"))
 
 __all__ = ["ConfigError", "TaskSpec", "get_task", "register_task", "task_names"]

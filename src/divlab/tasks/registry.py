@@ -1,50 +1,47 @@
 """Task registry: a task is a typed config class, a generator and its preset files.
 
-A new task (encrypted rewriting, algebra rewriting, multi-rule programs, ...) is a module that calls
-`register_task`; the CLI and the experiment code look tasks up by name and never change.
+Entries name their config class and generator as "module:attribute" strings and are imported only when a
+task is used (as lm-evaluation-harness does), so listing tasks or presets loads no task code. A new task
+(algebra rewriting, multi-rule programs, ...) is a package plus one `register_task` line in
+`divlab/tasks/__init__.py`; the CLI and the experiment kinds look tasks up by name and never change.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import tomllib
+import importlib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
+
+from divlab.errors import ConfigError
+from divlab.preset_files import find_preset, preset_names, read_toml
 
 
-class ConfigError(ValueError):
-    """A configuration that cannot be satisfied; the message names the field and the value."""
-
-    def __init__(self, field: str, value: Any, problem: str):
-        self.field = field
-        self.value = value
-        super().__init__(f"{field}={value!r}: {problem}")
+def load_attribute(reference: str):
+    """The object named by "package.module:attribute"."""
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
-    config_class: type
-    # generate(config, out_dir, *, progress) -> summary dict
-    generate: Callable[..., dict]
+    config: str  # "module:ConfigClass": a frozen dataclass with from_dict / to_dict
+    generator: str  # "module:function": generate(config, out_dir, *, overwrite, progress) -> manifest
     description: str = ""
 
-    def preset_dir(self):
-        return resources.files("divlab").joinpath("presets", "tasks", self.name)
+    @property
+    def config_class(self) -> type:
+        return load_attribute(self.config)
+
+    def generate(self, config, out_dir, **options) -> dict:
+        return load_attribute(self.generator)(config, out_dir, **options)
 
     def preset_names(self) -> list[str]:
-        folder = self.preset_dir()
-        if not folder.is_dir():
-            return []
-        return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+        return preset_names("tasks", self.name)
 
     def preset_values(self, preset: str) -> dict:
-        path = self.preset_dir().joinpath(f"{preset}.toml")
-        if not path.is_file():
-            raise ConfigError("preset", preset, f"unknown preset for task {self.name!r}; known: {', '.join(self.preset_names())}")
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return find_preset(("tasks", self.name), preset)[0]
 
     def build_config(
         self,
@@ -53,6 +50,7 @@ class TaskSpec:
         overrides: Mapping[str, Any] | None = None,
     ):
         """Preset, then config file, then overrides; unknown fields and bad values raise ConfigError."""
+        config_class = self.config_class
         values: dict[str, Any] = {}
         if preset:
             values.update(self.preset_values(preset))
@@ -60,13 +58,9 @@ class TaskSpec:
             path = Path(config_file)
             if not path.is_file():
                 raise ConfigError("config", str(path), "config file not found")
-            try:
-                loaded = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as error:
-                raise ConfigError("config", str(path), f"not valid TOML ({error})") from None
-            _merge(values, loaded, self.config_class)
-        _merge(values, dict(overrides or {}), self.config_class)
-        return self.config_class.from_dict(values)
+            _merge(values, read_toml(path, "config file"), config_class)
+        _merge(values, dict(overrides or {}), config_class)
+        return config_class.from_dict(values)
 
 
 def _merge(values: dict, layer: Mapping[str, Any], config_class: type) -> None:
@@ -84,7 +78,7 @@ _TASKS: dict[str, TaskSpec] = {}
 
 def register_task(spec: TaskSpec) -> TaskSpec:
     if spec.name in _TASKS:
-        raise ValueError(f"task {spec.name!r} is already registered")
+        raise ConfigError("task", spec.name, "already registered")
     _TASKS[spec.name] = spec
     return spec
 
@@ -98,10 +92,3 @@ def get_task(name: str) -> TaskSpec:
 
 def task_names() -> list[str]:
     return sorted(_TASKS)
-
-
-def check_known_fields(config_class: type, values: Mapping[str, Any]) -> None:
-    known = {f.name for f in dataclasses.fields(config_class)}
-    for key in values:
-        if key not in known:
-            raise ConfigError(key, values[key], f"unknown field; known fields: {', '.join(sorted(known))}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from divlab.models.gpt import ModelConfig
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
 
 SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
 

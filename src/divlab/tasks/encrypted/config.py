@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
 from divlab.tasks.rewrite.config import RewriteConfig
 
 DEFAULT_PROMPT = ("Rule: {x} -> {y}\nInput: {z}\nReplace the leftmost occurrence of the rule's left side by its "

@@ -8,7 +8,8 @@ import string
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from divlab.tasks.registry import ConfigError, check_known_fields
+from divlab.errors import ConfigError
+from divlab.typed_config import check_known_fields
 
 # Characters that separate fields when examples are rendered as text (prompts for pretrained LLMs, the
 # special-token spellings `<sep>`, `x -> y`), and control characters (the tokenizer uses some internally),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from divlab.seeding import stream
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
 from divlab.tasks.rewrite.config import FamilySpec, IntRange, feasible_base_lengths
 from divlab.tasks.rewrite.families import BUILDERS
 

@@ -10,6 +10,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 # One thread per test process: parallel workers and tests must not oversubscribe the two cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The data directory that shipped recipes and presets name their files in (as a user's --data-dir would).
+os.environ.setdefault("DIVLAB_DATA", str(SHARED_DATA))
 
 
 @pytest.fixture

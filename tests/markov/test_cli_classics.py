@@ -18,6 +18,9 @@ from tests.conftest import run_cli
         ("reverse.txt", "", ""),
         ("bought.txt", "I bought a B of As from T S.", "I bought a bag of apples from my brother."),
         ("bought_terminating.txt", "I bought a B of As from T S.", "I bought a bag of apples from T shop."),
+        # Rosetta Code's rule sets 3 and 5 with their published outputs.
+        ("bnf_arrows.txt", "I bought a B of As W my Bgage from T S.", "I bought a bag of apples with my money from T shop."),
+        ("busy_beaver.txt", "000000A000000", "00011H1111000"),
     ],
 )
 def test_classic_algorithms(fixtures, rules, text, expected):

@@ -23,6 +23,15 @@ def test_quoted_sides_keep_blanks_arrows_and_dots():
     assert rules == [Rule(" a ", " b->c ", True), Rule("#", ".x"), Rule("", "")]
 
 
+def test_the_arrow_is_whitespace_delimited():
+    # An arrow touching other text is literal (Rosetta Code's rule set 3 relies on this).
+    assert parse_rules("Bgage -> ->.*\n->.* -> money\na->b -> c->d\n_+_ -> \n") == [
+        Rule("Bgage", "->.*"), Rule("->.*", "money"), Rule("a->b", "c->d"), Rule("_+_", "")]
+    assert parse_rules("x -> -> y") == [Rule("x", "-> y")]
+    with pytest.raises(RulesSyntaxError, match="whitespace on both sides"):
+        parse_rules("a->b")
+
+
 def test_unicode_arrow_and_any_characters():
     assert parse_rules("αβ → βα") == [Rule("αβ", "βα")]
 

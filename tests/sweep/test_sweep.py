@@ -163,3 +163,17 @@ def test_ray_backend_runs_two_cells(tmp_path):
     ray_rows = {r["cell_id"]: r["result"]["unseen"] for r in ResultStore(tmp_path / "ray").rows("done")}
     local_rows = {r["cell_id"]: r["result"]["unseen"] for r in ResultStore(local).rows("done")}
     assert ray_rows == local_rows
+
+
+def test_local_ray_cluster_binds_loopback_only(tmp_path):
+    ray = pytest.importorskip("ray")
+    from divlab.experiments import load_experiment
+    from divlab.sweep.backends import run_ray
+
+    cell = load_experiment("e1", "smoke").cells()[0]
+    seen, outcomes = [], []
+    run_ray([(cell.cell_id, cell.config)], str(tmp_path), 1,
+            on_start=lambda _: seen.extend(node["NodeManagerAddress"] for node in ray.nodes()),
+            on_result=lambda _, outcome: outcomes.append(outcome))
+    assert seen == ["127.0.0.1"]
+    assert outcomes[0]["ok"], outcomes[0].get("error")

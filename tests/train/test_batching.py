@@ -2,6 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from divlab.errors import DataError
 from divlab.models.tokenizer import CharTokenizer
 from divlab.train.batching import IGNORE, collate, epoch_batches, plan_batches, tokenize_rows
 
@@ -28,7 +29,7 @@ def test_sequence_layout_and_loss_mask():
 def test_unknown_character_is_named():
     import pytest
 
-    with pytest.raises(ValueError, match="'z'"):
+    with pytest.raises(DataError, match="'z'"):
         tokenize_rows([{"x": "z", "y": "a", "z": "a", "target": "a", "has_op": False, "occurrences": 0, "rule_id": 0}], CharTokenizer("abc"))
 
 

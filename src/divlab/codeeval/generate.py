@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from divlab.codeeval.benchmarks import Problem, load_benchmark
 from divlab.codeeval.extract import code_from_chat_answer
 from divlab.errors import DivlabError
+from divlab.errors import ConfigError
 
 # Where a base model's completion of a function body ends (the usual Codex/EvalPlus set).
 DEFAULT_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ", '\n"""', "\n```")
@@ -46,16 +47,16 @@ class GenerateConfig:
 
     def __post_init__(self):
         if self.prompt_style not in ("base", "chat"):
-            raise ValueError(f"prompt_style must be 'base' or 'chat', got {self.prompt_style!r}")
+            raise ConfigError("prompt_style", self.prompt_style, "must be base or chat")
         if self.n < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
-            raise ValueError(f"n, batch_size and max_new_tokens must be >= 1, got {self.n}, {self.batch_size}, "
-                             f"{self.max_new_tokens}")
+            name = next(n for n in ("n", "batch_size", "max_new_tokens") if getattr(self, n) < 1)
+            raise ConfigError(name, getattr(self, name), "must be >= 1")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self.temperature}, {self.top_p}")
+            raise ConfigError("temperature" if self.temperature < 0 else "top_p", self.temperature if self.temperature < 0 else self.top_p, "need temperature >= 0 and 0 < top_p <= 1")
         if self.temperature == 0 and self.n > 1:
-            raise ValueError(f"n={self.n} greedy samples would all be identical: set --temperature > 0")
+            raise ConfigError("n", self.n, "greedy samples would all be identical: set --temperature > 0")
         if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be >= 1, got {self.limit}")
+            raise ConfigError("limit", self.limit, "must be >= 1")
 
 
 def build_prompt(problem: Problem, style: str, tokenizer) -> str:

@@ -6,13 +6,14 @@ Computed as a product so that large n stays exact in floating point; undefined (
 from __future__ import annotations
 
 import numpy as np
+from divlab.errors import ConfigError
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
     if not 0 <= c <= n:
-        raise ValueError(f"need 0 <= correct <= samples, got correct={c}, samples={n}")
+        raise ConfigError("correct", c, f"must lie in [0, {n}] (the samples of the task)")
     if k < 1 or n < k:
-        raise ValueError(f"pass@{k} needs at least {k} samples per task, got {n}")
+        raise ConfigError("k", k, f"pass@{k} needs at least {k} samples per task, got {n}")
     if n - c < k:
         return 1.0
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from divlab.codeeval._runner import REPLY_SIGNALED, REPLY_TIMEOUT  # the zygote's replies
+from divlab.errors import ConfigError
 
 RUNNER = Path(__file__).with_name("_runner.py")
 GiB = 1024**3
@@ -60,7 +61,7 @@ class Limits:
     def __post_init__(self):
         for name in ("wall_seconds", "memory_bytes", "max_processes", "max_file_bytes", "tmp_bytes"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"sandbox limit {name} must be positive, got {getattr(self, name)!r}")
+                raise ConfigError(f"sandbox limit {name}", getattr(self, name), "must be positive")
 
     def for_runner(self) -> dict:
         d = asdict(self)

@@ -29,6 +29,7 @@ from divlab.codeeval.passk import summarize
 from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, isolation, zygotes
 from divlab.machine import available_cores
 from divlab.errors import DataError
+from divlab.errors import ConfigError
 
 NOT_RUN = "not run"
 
@@ -54,9 +55,9 @@ class ScoreConfig:
     def __post_init__(self):
         for name in ("timeout", "min_time_limit", "gt_time_limit_factor", "per_task_timeout"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+                raise ConfigError(name, getattr(self, name), "must be positive")
         if self.workers < 0:
-            raise ValueError(f"workers must be >= 0, got {self.workers!r}")
+            raise ConfigError("workers", self.workers, "must be >= 0")
 
     def limits_key(self) -> str:
         d = asdict(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+from divlab.errors import ConfigError
 
 
 def rewrite_once(pattern: str, replacement: str, text: str) -> str:
@@ -91,7 +92,7 @@ class MarkovAlgorithm:
 
     def run(self, text: str, max_steps: int = 10_000, trace: bool = False) -> RunResult:
         if max_steps < 0:
-            raise ValueError(f"max_steps must be >= 0, got {max_steps}")
+            raise ConfigError("max_steps", max_steps, "must be >= 0")
         steps: list[Step] = []
         for count in range(max_steps + 1):
             outcome = self.step(text)

@@ -1,10 +1,13 @@
 """The usual text notation for Markov algorithms.
 
 One rule per line: ``pattern -> replacement``; ``pattern -> .replacement`` marks a terminating rule.
-Lines whose first non-blank character is ``#`` are comments; blank lines are ignored. Both sides are
-literal text with surrounding blanks trimmed, and inner spaces kept (``I bought -> you sold``). A side
-that needs leading or trailing blanks, the characters ``->``, a leading ``.`` or ``"``, or that is empty
-can be written as a double-quoted string with JSON escapes (``" a" -> .""``). ``→`` is accepted for ``->``.
+As in Markov's notation (and Rosetta Code's rule sets), the arrow is whitespace-delimited: the rule splits
+at the first ``->`` with whitespace (or the line's start or end) on both sides, and an arrow touching other
+text is literal (``Bgage -> ->.*`` rewrites ``Bgage`` to ``->.*``). Lines whose first non-blank character
+is ``#`` are comments; blank lines are ignored. Both sides are literal text with surrounding blanks
+trimmed, and inner spaces kept (``I bought -> you sold``). A side that needs leading or trailing blanks, a
+whitespace-delimited arrow, a leading ``.`` or ``"``, or that is empty can be written as a double-quoted
+string with JSON escapes (``" a" -> .""``). ``→`` is accepted for ``->``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,20 @@ def _read_quoted(text: str) -> tuple[str, str]:
     return value, text[end:]
 
 
+def _delimited_arrow(text: str) -> tuple[int, str] | None:
+    """(position, arrow) of the first arrow with whitespace, or the text's start or end, on both sides."""
+    found = []
+    for arrow in ARROWS:
+        start = text.find(arrow)
+        while start >= 0:
+            end = start + len(arrow)
+            if (start == 0 or text[start - 1].isspace()) and (end == len(text) or text[end].isspace()):
+                found.append((start, arrow))
+                break
+            start = text.find(arrow, start + 1)
+    return min(found, default=None)
+
+
 def _parse_line(line: str) -> Rule:
     stripped = line.strip()
     if stripped.startswith('"'):
@@ -47,9 +64,9 @@ def _parse_line(line: str) -> Rule:
             raise ValueError("expected '->' after the quoted pattern")
         right = rest[len(arrow):]
     else:
-        cut = min(((stripped.find(a), a) for a in ARROWS if a in stripped), default=None)
+        cut = _delimited_arrow(stripped)
         if cut is None:
-            raise ValueError("expected 'pattern -> replacement'")
+            raise ValueError("expected 'pattern -> replacement' (the arrow with whitespace on both sides)")
         position, arrow = cut
         pattern = stripped[:position].rstrip()
         right = stripped[position + len(arrow):]
@@ -87,12 +104,14 @@ def parse_rules_file(path: str | Path) -> list[Rule]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FileNotFoundError(f"rules file not found: {path}") from None
+        raise DataError(f"rules file not found: {path}") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     return parse_rules(text, source=str(path))
 
 
 def _side(text: str) -> str:
-    plain = text == text.strip() and text and not any(a in text for a in ARROWS) and text[0] not in '."#'
+    plain = text == text.strip() and text and _delimited_arrow(text) is None and text[0] not in '."#'
     return text if plain else json.dumps(text, ensure_ascii=False)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from divlab.errors import ConfigError
 
 SPECIALS = ("<pad>", "<bos>", "<sep>", "<ans>", "<eos>")
 TOKENIZER_FILE = "divlab_tokenizer.json"
@@ -23,7 +24,7 @@ class EncodedExample:
 class CharTokenizer:
     def __init__(self, alphabet: str):
         if len(set(alphabet)) != len(alphabet):
-            raise ValueError(f"alphabet has repeated characters: {alphabet!r}")
+            raise ConfigError("alphabet", alphabet, "has repeated characters")
         self.alphabet = alphabet
         self.tokens = list(SPECIALS) + list(alphabet)
         self.index = {token: i for i, token in enumerate(self.tokens)}

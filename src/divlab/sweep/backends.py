@@ -3,14 +3,20 @@ outcome to `on_result` in the sweep's main process, which alone writes the store
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
+from divlab.errors import DivlabError
 from divlab.sweep.cell import run_cell
 
 Job = tuple[str, dict]  # (cell_id, config)
+LOOPBACK = "127.0.0.1"
+SINGLE_MACHINE_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 OnStart = Callable[[str], None]
 OnResult = Callable[[str, dict], None]
 
@@ -43,17 +49,44 @@ def run_local(jobs: list[Job], run_dir: str, workers: int, threads: int, on_star
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
+@contextlib.contextmanager
+def _loopback_only():
+    """Make a local Ray cluster register its node on 127.0.0.1. On Linux Ray turns a loopback address into the
+    machine's network address (so that other nodes could join); its switch for single-machine clusters
+    (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, the default on macOS and Windows) keeps loopback. Ray reads it when
+    first imported, and its processes read it from the environment they inherit."""
+    previous = os.environ.get(SINGLE_MACHINE_SWITCH)
+    os.environ[SINGLE_MACHINE_SWITCH] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:  # Ray was imported before: the switch is a module constant by now
+        constants.ENABLE_RAY_CLUSTER, was = False, constants.ENABLE_RAY_CLUSTER
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(SINGLE_MACHINE_SWITCH, None)
+        else:
+            os.environ[SINGLE_MACHINE_SWITCH] = previous
+        if constants is not None:
+            constants.ENABLE_RAY_CLUSTER = was
+
+
 def run_ray(jobs: list[Job], run_dir: str, threads: int, on_start: OnStart, on_result: OnResult, address: str | None = None) -> None:
     """Each cell is a Ray task reserving `threads` CPUs. On a cluster, `run_dir` must be on storage that every
     node sees (results still come back to this process)."""
+    with contextlib.nullcontext() if address else _loopback_only():
+        _run_ray(jobs, run_dir, threads, on_start, on_result, address)
+
+
+def _run_ray(jobs, run_dir, threads, on_start, on_result, address) -> None:
     try:
         import ray
     except ImportError:
-        raise RuntimeError("the ray backend needs Ray: pip install 'divlab[sweep-ray]'") from None
+        raise DivlabError("the ray backend needs Ray: pip install 'divlab[sweep-ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
-                 **({} if address else {"num_cpus": max(threads, multiprocessing.cpu_count())}))
+        local = {} if address else {"num_cpus": max(threads, multiprocessing.cpu_count()), "_node_ip_address": LOOPBACK}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **local)
     try:
         task = ray.remote(num_cpus=threads, max_retries=0)(run_cell)
         futures = {}

@@ -17,6 +17,7 @@ import torch
 from divlab.data import read_rows
 from divlab.models.tokenizer import CharTokenizer
 from divlab.seeding import stream
+from divlab.errors import DataError
 
 IGNORE = -100
 WINDOW_BATCHES = 64  # batches per length-sorted window: large enough to bucket well, small enough to mix
@@ -68,7 +69,7 @@ def tokenize_rows(rows: list[dict], tokenizer: CharTokenizer, keep_rows: bool = 
     ids = lookup[codes]
     if len(ids) and ids.min() < 0:
         bad = chr(int(codes[np.flatnonzero(ids < 0)[0]]))
-        raise ValueError(f"character {bad!r} is not in the tokenizer's alphabet {tokenizer.alphabet!r}")
+        raise DataError(f"character {bad!r} is not in the tokenizer's alphabet {tokenizer.alphabet!r}")
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     answer_starts = np.fromiter((len(r["x"]) + len(r["y"]) + len(r["z"]) + 4 for r in rows), dtype=np.int64, count=len(rows))

@@ -67,13 +67,16 @@ def test_killed_process_resumes_to_the_same_weights(tmp_path, smoke_dataset, sig
     again = _launch(smoke_dataset, run, "--checkpoint-seconds", "0")
     assert again.wait(timeout=300) == 0, again.stderr.read()
     assert_same_weights(tmp_path / "straight", run)
+    steps = [json.loads(line)["step"] for line in open(run / "metrics.jsonl")]
+    straight_steps = [json.loads(line)["step"] for line in open(tmp_path / "straight" / "metrics.jsonl")]
+    assert steps == straight_steps  # rows logged after the last checkpoint are not repeated
 
 
 def test_mismatched_run_dir_is_refused_and_untouched(tmp_path, smoke_dataset):
     run = tmp_path / "run"
     train(smoke_dataset, run, tiny_config(), progress=False)
     before = {p.name: p.stat().st_mtime_ns for p in run.rglob("*")}
-    with pytest.raises(RunDirError, match="differs in: lr"):
+    with pytest.raises(RunDirError, match="differs in: train.lr: 0.003 -> 0.01"):
         train(smoke_dataset, run, tiny_config(lr=1e-2), progress=False)
     assert {p.name: p.stat().st_mtime_ns for p in run.rglob("*")} == before
     # A finished run asked again returns its summary without training.

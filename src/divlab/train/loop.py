@@ -10,20 +10,24 @@ an uninterrupted run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
-import os
 import shutil
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 import divlab
+from divlab.atomic import atomic_write_json, atomic_write_text
 from divlab.data import read_manifest
+from divlab.device import resolve_device
+from divlab.errors import RunDirError
 from divlab.hf import quiet_transformers
 from divlab.machine import available_cores
 from divlab.models.gpt import build_model, non_embedding_parameters
@@ -32,21 +36,10 @@ from divlab.seeding import stream_entropy
 from divlab.train.batching import collate, epoch_batches, tokenize_split
 from divlab.train.checkpoint import find_checkpoint, load_state, save_checkpoint, save_model_dir
 from divlab.train.config import TrainConfig
+from divlab.rundir import claim_run_dir
 
 RUN_CONFIG = "run_config.json"
 METRICS = "metrics.jsonl"
-
-
-class RunDirError(RuntimeError):
-    pass
-
-
-def pick_device(requested: str) -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RunDirError("device=cuda was requested but no CUDA device is available")
-    return torch.device(requested)
 
 
 def autocast_for(device: torch.device, dtype: str):
@@ -72,33 +65,15 @@ def dataset_identity(dataset_dir: Path) -> dict:
 
 
 def _comparable(run_config: dict) -> dict:
+    """What must match for a run directory to be resumed: the training settings (but those that do not
+    change the result) and the dataset's content."""
     train = {k: v for k, v in run_config["train"].items() if k not in TrainConfig.RESUMABLE_DIFFERENCES}
     return {"train": train, "dataset": run_config["dataset"]["files_sha256"]}
 
 
 def prepare_run_dir(run_dir: Path, run_config: dict) -> bool:
     """Create the run dir or check it holds this very run; True when there is something to resume."""
-    path = run_dir / RUN_CONFIG
-    if path.is_file():
-        existing = json.loads(path.read_text())
-        if _comparable(existing) != _comparable(run_config):
-            differences = sorted(
-                k for k in set(existing["train"]) | set(run_config["train"])
-                if existing["train"].get(k) != run_config["train"].get(k) and k not in TrainConfig.RESUMABLE_DIFFERENCES
-            )
-            if existing["dataset"]["files_sha256"] != run_config["dataset"]["files_sha256"]:
-                differences.append("dataset")
-            raise RunDirError(
-                f"{run_dir} holds a different run (differs in: {', '.join(differences)}); use another --out or delete it"
-            )
-        return True
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise RunDirError(f"{run_dir} exists and is not a divlab run directory; refusing to write into it")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(run_config, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-    return False
+    return claim_run_dir(run_dir, RUN_CONFIG, run_config, "run", compare=_comparable)
 
 
 class _StopRequest:
@@ -126,34 +101,45 @@ class _StopRequest:
             signal.signal(sig, handler)
 
 
-def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, stop_after_steps: int = 0) -> dict:
-    """Train (or resume) a model; returns a summary. `stop_after_steps` (tests) interrupts like SIGTERM."""
-    quiet_transformers()
-    dataset_dir, run_dir = Path(dataset_dir), Path(run_dir)
-    identity = dataset_identity(dataset_dir)
-    tokenizer = CharTokenizer(identity["alphabet"])
-    threads = set_threads(config.threads)
-    device = pick_device(config.device)
+@dataclass
+class TrainState:
+    """Where a run stands: everything a checkpoint restores besides the weights, optimizer and RNG."""
 
-    data = tokenize_split(dataset_dir, "train", tokenizer)
-    longest = int(data.lengths.max())
-    context = config.model.n_positions or int(math.ceil(longest / 8) * 8)
-    if context < longest:
-        raise RunDirError(f"n_positions={context} is shorter than the longest training example ({longest} tokens)")
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    tokens_seen: int = 0  # real tokens, padding excluded
+    padded_tokens: int = 0
+    elapsed: float = 0.0  # seconds of training before this process started
 
-    run_config = {
-        "divlab_version": divlab.__version__,
-        "train": config.to_dict(),
-        "context": context,
-        "dataset": identity,
-    }
-    resuming = prepare_run_dir(run_dir, run_config)
-    if (run_dir / "model" / "config.json").is_file() and (run_dir / "summary.json").is_file():
-        return json.loads((run_dir / "summary.json").read_text())
 
-    batches_per_epoch = len(epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, 0))
-    total_steps = config.max_steps or max(1, int(round(config.epochs * batches_per_epoch)))
-    warmup = config.warmup_steps if config.warmup_steps >= 0 else int(0.02 * total_steps)
+@dataclass
+class _Run:
+    """The objects one training process works with."""
+
+    config: TrainConfig
+    run_dir: Path
+    tokenizer: CharTokenizer
+    data: object  # a tokenized split (train.batching)
+    device: torch.device
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    total_steps: int
+    state: TrainState
+    started: float = 0.0  # perf_counter when this process began training
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoint"
+
+    def elapsed(self) -> float:
+        return self.state.elapsed + time.perf_counter() - self.started
+
+
+def _build(config: TrainConfig, tokenizer: CharTokenizer, context: int, device: torch.device, total_steps: int):
+    """Model (seeded from the config), AdamW without decay on biases and norms, and the schedule."""
+    from transformers import get_scheduler
 
     torch.manual_seed(stream_entropy(config.seed, "init") % (2**63))
     special = {"bos": tokenizer.bos_id, "eos": tokenizer.eos_id, "pad": tokenizer.pad_id}
@@ -164,121 +150,184 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.lr, betas=config.betas, fused=device.type == "cuda",
     )
-    from transformers import get_scheduler
-
+    warmup = config.warmup_steps if config.warmup_steps >= 0 else int(0.02 * total_steps)
     scheduler = get_scheduler(config.schedule, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
-    step, epoch, batch_in_epoch, tokens_seen, padded_tokens, elapsed = 0, 0, 0, 0, 0, 0.0
+    return model, optimizer, scheduler
 
-    checkpoint_dir = run_dir / "checkpoint"
-    found = find_checkpoint(checkpoint_dir) if resuming else None
-    if found is not None:
-        state = load_state(found)
-        from safetensors.torch import load_file
 
-        missing, unexpected = model.load_state_dict(load_file(found / "model.safetensors"), strict=False)
-        if unexpected or set(missing) - {"lm_head.weight"}:  # the head is tied to the embeddings
-            raise RunDirError(f"checkpoint {found} does not match the model: missing {missing}, unexpected {unexpected}")
-        model.tie_weights()
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng_cpu"])
-        if state.get("rng_cuda") is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
-        step, epoch, batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
-        tokens_seen, padded_tokens, elapsed = state["tokens_seen"], state["padded_tokens"], state["elapsed"]
+def _restore(run: _Run) -> bool:
+    """Load the newest checkpoint into the run (weights, optimizer, schedule, RNG, position); False if none."""
+    found = find_checkpoint(run.checkpoint_dir)
+    if found is None:
+        return False
+    from safetensors.torch import load_file
+
+    saved = load_state(found)
+    missing, unexpected = run.model.load_state_dict(load_file(found / "model.safetensors"), strict=False)
+    if unexpected or set(missing) - {"lm_head.weight"}:  # the head is tied to the embeddings
+        raise RunDirError(f"checkpoint {found} does not match the model: missing {missing}, unexpected {unexpected}")
+    run.model.tie_weights()
+    run.optimizer.load_state_dict(saved["optimizer"])
+    run.scheduler.load_state_dict(saved["scheduler"])
+    torch.set_rng_state(saved["rng_cpu"])
+    if saved.get("rng_cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(saved["rng_cuda"])
+    run.state = TrainState(**{k: saved[k] for k in TrainState.__dataclass_fields__})
+    return True
+
+
+def _save(run: _Run, reason: str) -> None:
+    state = {
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state_all() if run.device.type == "cuda" else None,
+        **dataclasses.asdict(run.state), "elapsed": run.elapsed(), "reason": reason,
+    }
+    save_checkpoint(run.checkpoint_dir, run.model, run.tokenizer, state)
+
+
+def _step(run: _Run, forward, autocast, batch) -> torch.Tensor:
+    """One optimizer step on one batch (indices into the split); returns the loss (not synchronized)."""
+    input_ids, labels = collate(run.data, batch, run.tokenizer.pad_id)
+    input_ids, labels = input_ids.to(run.device, non_blocking=True), labels.to(run.device, non_blocking=True)
+    with autocast():
+        loss = forward(input_ids=input_ids, labels=labels).loss
+    loss.backward()
+    if run.config.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    state = run.state
+    state.step += 1
+    state.batch_in_epoch += 1
+    state.tokens_seen += int(run.data.lengths[batch].sum())
+    state.padded_tokens += int(input_ids.numel())
+    return loss
+
+
+class _MetricsLog:
+    """metrics.jsonl: one row every `log_every` steps. On resume, rows past the checkpoint's step (written
+    after it, then lost to the interruption) are dropped, so each step appears once."""
+
+    def __init__(self, path: Path, resume_step: int):
+        if path.is_file():
+            kept = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                    if line.endswith("\n") and json.loads(line)["step"] <= resume_step]
+            atomic_write_text(path, "".join(kept))
+        self.handle = open(path, "a", encoding="utf-8")
+        self.window_tokens, self.window_start = 0, time.perf_counter()
+
+    def count(self, tokens: int) -> None:
+        self.window_tokens += tokens
+
+    def write(self, run: _Run, loss: float) -> float:
+        now = time.perf_counter()
+        rate = self.window_tokens / max(now - self.window_start, 1e-9)
+        self.window_tokens, self.window_start = 0, now
+        state = run.state
+        record = {"step": state.step, "epoch": state.epoch, "loss": loss, "lr": run.scheduler.get_last_lr()[0],
+                  "tokens_per_s": rate, "tokens_seen": state.tokens_seen, "elapsed_s": run.elapsed()}
+        self.handle.write(json.dumps(record) + "\n")
+        self.handle.flush()
+        return rate
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _finish(run: _Run, batches_per_epoch: int, final_loss: float, threads: int) -> dict:
+    """The final model directory and summary.json (written last: a run is finished when it exists)."""
+    save_model_dir(run.model, run.tokenizer, run.run_dir / "model")
+    state, total_elapsed = run.state, run.elapsed()
+    summary = {
+        "steps": state.step,
+        "epochs": state.step / batches_per_epoch,
+        "tokens_seen": state.tokens_seen,
+        "padding_fraction": 1 - state.tokens_seen / max(state.padded_tokens, 1),
+        "final_loss": final_loss,
+        "elapsed_s": total_elapsed,
+        "tokens_per_s": state.tokens_seen / max(total_elapsed, 1e-9),
+        "parameters": sum(p.numel() for p in run.model.parameters()),
+        "non_embedding_parameters": non_embedding_parameters(run.model),
+        "context": run.model.config.n_positions,
+        "threads": threads,
+        "device": str(run.device),
+    }
+    atomic_write_json(run.run_dir / "summary.json", summary, sort_keys=False)
+    shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
+    return summary
+
+
+def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, stop_after_steps: int = 0) -> dict:
+    """Train (or resume) a model; returns a summary. `stop_after_steps` (tests) interrupts like SIGTERM."""
+    quiet_transformers()
+    dataset_dir, run_dir = Path(dataset_dir), Path(run_dir)
+    identity = dataset_identity(dataset_dir)
+    tokenizer = CharTokenizer(identity["alphabet"])
+    threads = set_threads(config.threads)
+    device = torch.device(resolve_device(config.device))
+
+    data = tokenize_split(dataset_dir, "train", tokenizer)
+    longest = int(data.lengths.max())
+    context = config.model.n_positions or int(math.ceil(longest / 8) * 8)
+    if context < longest:
+        raise RunDirError(f"n_positions={context} is shorter than the longest training example ({longest} tokens)")
+
+    run_config = {"divlab_version": divlab.__version__, "train": config.to_dict(), "context": context,
+                  "dataset": identity}
+    resuming = prepare_run_dir(run_dir, run_config)
+    if (run_dir / "model" / "config.json").is_file() and (run_dir / "summary.json").is_file():
+        return json.loads((run_dir / "summary.json").read_text())
+
+    batches_per_epoch = len(epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, 0))
+    total_steps = config.max_steps or max(1, int(round(config.epochs * batches_per_epoch)))
+    model, optimizer, scheduler = _build(config, tokenizer, context, device, total_steps)
+    run = _Run(config, run_dir, tokenizer, data, device, model, optimizer, scheduler, total_steps, TrainState())
+    restored = resuming and _restore(run)
     model.to(device)
-    if found is not None:  # optimizer state must follow the parameters' device
+    if restored:  # optimizer state must follow the parameters' device
         optimizer.load_state_dict(optimizer.state_dict())
     forward = torch.compile(model) if config.compile else model
     autocast = autocast_for(device, config.dtype)
 
-    def save(reason: str) -> None:
-        state = {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
-            "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
-            "tokens_seen": tokens_seen, "padded_tokens": padded_tokens, "elapsed": elapsed + (time.perf_counter() - started), "reason": reason,
-        }
-        save_checkpoint(checkpoint_dir, model, tokenizer, state)
-
-    metrics = open(run_dir / METRICS, "a", encoding="utf-8")
-    started = time.perf_counter()
-    last_save = started
-    window_tokens, window_start = 0, started
+    state = run.state
+    metrics = _MetricsLog(run_dir / METRICS, state.step)
+    run.started = last_save = time.perf_counter()
     loss_value = float("nan")
     model.train()
-    bar = tqdm(total=total_steps, initial=step, desc=f"train {run_dir.name}", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=total_steps, initial=state.step, desc=f"train {run_dir.name}", unit="step", disable=not progress,
+               dynamic_ncols=True)
     interrupted = None
     with _StopRequest() as stop:
-        batches = epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, epoch)
-        while step < total_steps:
-            if batch_in_epoch >= len(batches):
-                epoch, batch_in_epoch = epoch + 1, 0
-                batches = epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, epoch)
-            input_ids, labels = collate(data, batches[batch_in_epoch], tokenizer.pad_id)
-            input_ids, labels = input_ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            with autocast():
-                loss = forward(input_ids=input_ids, labels=labels).loss
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            batch_in_epoch += 1
-            real_tokens = int(data.lengths[batches[batch_in_epoch - 1]].sum())  # padding excluded
-            tokens_seen += real_tokens
-            padded_tokens += int(input_ids.numel())
-            window_tokens += real_tokens
+        batches = epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, state.epoch)
+        while state.step < total_steps:
+            if state.batch_in_epoch >= len(batches):
+                state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+                batches = epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, state.epoch)
+            tokens_before = state.tokens_seen
+            loss = _step(run, forward, autocast, batches[state.batch_in_epoch])
+            metrics.count(state.tokens_seen - tokens_before)
             bar.update(1)
-            if step % config.log_every == 0 or step == total_steps:
+            if state.step % config.log_every == 0 or state.step == total_steps:
                 loss_value = float(loss.detach())
-                now = time.perf_counter()
-                rate = window_tokens / max(now - window_start, 1e-9)
-                window_tokens, window_start = 0, now
-                record = {"step": step, "epoch": epoch, "loss": loss_value, "lr": scheduler.get_last_lr()[0],
-                          "tokens_per_s": rate, "tokens_seen": tokens_seen, "elapsed_s": elapsed + now - started}
-                metrics.write(json.dumps(record) + "\n")
-                metrics.flush()
+                rate = metrics.write(run, loss_value)
                 bar.set_postfix(loss=f"{loss_value:.4f}", tok_s=f"{rate:,.0f}")
-            if stop_after_steps and step >= stop_after_steps and step < total_steps:
+            if stop_after_steps and stop_after_steps <= state.step < total_steps:
                 stop.signal = signal.SIGTERM
             if stop.signal is not None:
-                save("interrupted")
+                _save(run, "interrupted")
                 interrupted = stop.signal
                 break
-            if time.perf_counter() - last_save >= config.checkpoint_seconds and step < total_steps:
-                save("periodic")
+            if time.perf_counter() - last_save >= config.checkpoint_seconds and state.step < total_steps:
+                _save(run, "periodic")
                 last_save = time.perf_counter()
     bar.close()
     metrics.close()
     if interrupted is not None:
-        raise KeyboardInterrupt(f"training interrupted at step {step}/{total_steps}; run the same command to resume")
-
-    total_elapsed = elapsed + time.perf_counter() - started
-    save_model_dir(model, tokenizer, run_dir / "model")
-    summary = {
-        "steps": step,
-        "epochs": step / batches_per_epoch,
-        "tokens_seen": tokens_seen,
-        "padding_fraction": 1 - tokens_seen / max(padded_tokens, 1),
-        "final_loss": loss_value,
-        "elapsed_s": total_elapsed,
-        "tokens_per_s": tokens_seen / max(total_elapsed, 1e-9),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "non_embedding_parameters": non_embedding_parameters(model),
-        "context": context,
-        "threads": threads,
-        "device": str(device),
-    }
-    tmp = run_dir / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, run_dir / "summary.json")
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    return summary
+        raise KeyboardInterrupt(f"training interrupted at step {state.step}/{total_steps}; run the same command to resume")
+    return _finish(run, batches_per_epoch, loss_value, threads)
 
 
 def load_trained(run_or_model_dir) -> tuple:

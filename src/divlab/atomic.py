@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 
@@ -31,3 +32,16 @@ def atomic_write_text(path: str | Path, text: str, *, durable: bool = False) -> 
 
 def atomic_write_json(path: str | Path, value, *, durable: bool = False, sort_keys: bool = True) -> Path:
     return atomic_write_text(path, json.dumps(value, indent=2, sort_keys=sort_keys) + "\n", durable=durable)
+
+
+def replace_dir(new: Path, target: Path, retired: Path | None = None) -> Path:
+    """Put the finished directory `new` at `target`. An existing `target` is first renamed to `retired` and
+    removed after, so a kill at any moment leaves the old directory or the new one (the old possibly under
+    `retired`, where a reader that knows the name can still find it)."""
+    retired = retired or target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(target, retired)
+    os.replace(new, target)
+    shutil.rmtree(retired, ignore_errors=True)
+    return target

@@ -80,7 +80,7 @@ def test_rerun_executes_only_what_is_new(tmp_path, monkeypatch):
     assert len(calls) == 3 and third["suites"]["base"] == {"pass@1": 0.75}
 
 
-def test_bad_samples_and_benchmarks_are_named(tmp_path):
+def test_bad_samples_and_benchmarks_are_named(monkeypatch, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"task_id": "HumanEval/0", "completion": "x"}\n{not json\n')
     with pytest.raises(SamplesError, match="line 2"):
@@ -93,8 +93,12 @@ def test_bad_samples_and_benchmarks_are_named(tmp_path):
         score_samples(bad, ScoreConfig("humaneval"))
     with pytest.raises(BenchmarkError, match="unknown benchmark 'apps'"):
         load_benchmark("apps")
-    with pytest.raises(BenchmarkError, match="--data"):
+    assert load_benchmark("mbpp").name == "mbpp"  # found in the data directory (DIVLAB_DATA)
+    monkeypatch.delenv("DIVLAB_DATA")
+    with pytest.raises(BenchmarkError, match="--data PATH, or point --data-dir at a directory holding mbpp/mbpp.jsonl.gz"):
         load_benchmark("mbpp")
+    with pytest.raises(BenchmarkError, match="mbpp/none.jsonl not found"):
+        load_benchmark("mbpp", "mbpp/none.jsonl")
     with pytest.raises(ConfigError, match="timeout=-1.*: must be positive"):
         ScoreConfig("humaneval", timeout=-1)
     assert not (tmp_path / "eval_results.jsonl").exists()

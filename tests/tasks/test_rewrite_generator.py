@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from divlab.errors import RunDirError
 from divlab.data import DatasetDirError, load_split, read_manifest, read_rows, verify_checksums
 from divlab.tasks.rewrite import RewriteConfig, generate_rewrite
 from divlab.tasks.rewrite.families import mirror, periodic, repeat
@@ -188,7 +189,7 @@ def test_existing_directory_is_reused_only_with_the_same_config(tmp_path):
     before = (out / "train.jsonl").stat().st_mtime_ns
     assert generate_rewrite(config, out, progress=False) == manifest
     assert (out / "train.jsonl").stat().st_mtime_ns == before
-    with pytest.raises(DatasetDirError, match="different config"):
+    with pytest.raises(RunDirError, match="holds a different dataset .differs in: config.seed: 0 -> 9"):
         generate_rewrite(config.replace(seed=9), out, progress=False)
     assert (out / "train.jsonl").stat().st_mtime_ns == before
 

@@ -23,6 +23,7 @@ from typing import Callable
 from divlab.data.locate import locate, require
 from divlab.data.records import RecordsError, parse_records, read_uncompressed
 from divlab.errors import DataError
+from divlab.atomic import atomic_write_bytes
 
 MBPP_PROMPT_TEMPLATE = '"""\n{text}\n{test}\n"""\n'  # EvalPlus's MBPP+ prompt layout, for plain MBPP too
 
@@ -92,7 +93,10 @@ def load_benchmark(name: str, path: str | Path | None = None) -> Benchmark:
     if name not in LOADERS:
         raise BenchmarkError(f"unknown benchmark {name!r}; known: {', '.join(sorted(LOADERS))}")
     if path is not None:
-        path = require(path, f"benchmark {name}")
+        try:
+            path = require(path, f"benchmark {name}")
+        except DataError as error:
+            raise BenchmarkError(str(error)) from None
     elif name in DATA_FILES:
         path = locate(DATA_FILES[name])
     return LOADERS[name](path)
@@ -140,9 +144,7 @@ def _evalplus_file(name: str, path: Path | None) -> Path:
             raise BenchmarkError(
                 f"cannot fetch {name} {version} from {url} ({exc}); offline, pass the released file with "
                 f"--data PATH, or point --data-dir at a directory holding {DATA_FILES[name]}") from None
-        tmp = cached.with_suffix(".partial")
-        tmp.write_bytes(data)
-        tmp.replace(cached)
+        atomic_write_bytes(cached, data)
     return cached
 
 

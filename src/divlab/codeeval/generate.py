@@ -16,8 +16,9 @@ from tqdm.auto import tqdm
 
 from divlab.codeeval.benchmarks import Problem, load_benchmark
 from divlab.codeeval.extract import code_from_chat_answer
-from divlab.errors import DivlabError
-from divlab.errors import ConfigError
+from divlab.device import resolve_device
+from divlab.errors import ConfigError, DivlabError
+from divlab.rundir import claim_run_dir
 
 # Where a base model's completion of a function body ends (the usual Codex/EvalPlus set).
 DEFAULT_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ", '\n"""', "\n```")
@@ -72,12 +73,9 @@ def truncate_at_stops(text: str, stops) -> str:
 
 
 def _load(model_name: str, device: str):
-    import torch
-
     from divlab.models.pretrained import load_causal_lm
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(device)
     model, tokenizer = load_causal_lm(model_name, device)  # hub id, directory, alias, GGUF or LoRA adapter
     model.eval()
     tokenizer.padding_side = "left"  # decoder-only batches: pad on the left so every prompt ends at the edge
@@ -90,16 +88,8 @@ def generate_samples(config: GenerateConfig, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     benchmark = load_benchmark(config.benchmark, config.data)
     problems = list(benchmark.problems.values())[: config.limit]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"config": asdict(config), "benchmark": benchmark.identity()}
-    meta_path = out_dir / "generation.json"
-    if meta_path.exists():
-        previous = json.loads(meta_path.read_text())
-        if previous["config"] != json.loads(json.dumps(meta["config"])):
-            raise GenerationError(f"{out_dir} holds samples made with other settings; use another --out "
-                                  f"(differs in: {_diff(previous['config'], meta['config'])})")
-    else:
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    meta = json.loads(json.dumps({"config": asdict(config), "benchmark": benchmark.identity()}))
+    claim_run_dir(out_dir, "generation.json", meta, "set of samples", compare=lambda m: m["config"])
     samples_path = out_dir / "samples.jsonl"
     done = _count_done(samples_path)
     todo = [p for p in problems if done.get(p.task_id, 0) < config.n]
@@ -161,8 +151,3 @@ def _count_done(path: Path) -> dict[str, int]:
     with open(path, "r+b") as f:
         f.truncate(good)
     return counts
-
-
-def _diff(a: dict, b: dict) -> str:
-    b = json.loads(json.dumps(b))
-    return ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import sqlite3
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -30,6 +29,7 @@ from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, iso
 from divlab.machine import available_cores
 from divlab.errors import DataError
 from divlab.errors import ConfigError
+from divlab.atomic import atomic_write_bytes
 
 NOT_RUN = "not run"
 
@@ -153,10 +153,7 @@ def ground_truth(benchmark: Benchmark, task_ids, workers: int, refresh: bool = F
         for task_id, out in _parallel(run, missing, workers, f"reference outputs ({benchmark.name})"):
             cached[task_id] = out
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.partial")
-        with open(tmp, "wb") as f:
-            pickle.dump(cached, f)
-        tmp.replace(path)
+        atomic_write_bytes(path, pickle.dumps(cached))
     return cached
 
 

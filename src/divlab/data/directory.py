@@ -14,7 +14,9 @@ import os
 import shutil
 from pathlib import Path
 from typing import Iterator
+from divlab.atomic import replace_dir
 from divlab.errors import DataError
+from divlab.rundir import check_identity
 
 DATASET_FORMAT = "divlab-dataset"
 DATASET_FORMAT_VERSION = 1
@@ -83,13 +85,7 @@ def atomic_dataset_dir(out_dir: str | Path, overwrite: bool = False) -> Iterator
         if out_dir.exists() and not overwrite:
             # Another process completed the same directory meanwhile: theirs stands, ours is dropped.
             raise DatasetDirError(f"{out_dir} was created by another process while this one was writing")
-        if out_dir.exists():
-            retired = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-            os.replace(out_dir, retired)
-            os.replace(partial, out_dir)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(partial, out_dir)
+        replace_dir(partial, out_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -129,13 +125,13 @@ def verify_checksums(directory: str | Path) -> dict[str, bool]:
 
 def existing_dataset(out_dir: Path, task: str, config: dict, overwrite: bool) -> dict | None:
     """The manifest of `out_dir` when it already holds this very dataset (reused as it is); None when the
-    directory is free or `overwrite` is set; an error when it holds something else."""
+    directory is free or `overwrite` is set; a RunDirError naming the differences when it holds another."""
     if not out_dir.exists() or overwrite:
         return None
     try:
         existing = read_manifest(out_dir)
     except DatasetDirError:
-        raise DatasetDirError(f"{out_dir} exists and is not a complete divlab dataset; pass --force to replace it") from None
-    if existing.get("task") == task and existing.get("config") == config:
-        return existing
-    raise DatasetDirError(f"{out_dir} holds a dataset with a different config; pass --force to replace it")
+        existing = None
+    recorded = None if existing is None else {"task": existing.get("task"), "config": existing.get("config")}
+    check_identity(out_dir, recorded, {"task": task, "config": config}, "dataset", hint="pass --force to replace it")
+    return existing

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ from tqdm.auto import tqdm
 
 from divlab.evaluate.exact_match import teacher_forced_correct
 from divlab.train.batching import TokenizedSplit, tokenize_split
+from divlab.atomic import atomic_write_json
 
 
 def _rate(mask: np.ndarray, correct: np.ndarray) -> float | None:
@@ -56,7 +56,5 @@ def evaluate_run(run_dir, dataset_dir, splits=("test", "test_seen"), batch_token
     if write:
         path = Path(run_dir) / "eval.json"
         if path.parent.is_dir():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"dataset": str(dataset_dir), "results": results}, indent=2))
-            tmp.replace(path)
+            atomic_write_json(path, {"dataset": str(dataset_dir), "results": results}, sort_keys=False)
     return results

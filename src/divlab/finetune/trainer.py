@@ -17,14 +17,18 @@ import shutil
 import time
 from pathlib import Path
 
+from divlab.atomic import atomic_write_json
 from divlab.data.directory import sha256_file
+from divlab.device import resolve_device
 from divlab.finetune.config import FinetuneConfig
 from divlab.machine import available_cores
 from divlab.models.pretrained import ModelError, check_fits_in_memory, load_causal_lm, resolve_model
+from divlab.rundir import check_identity, read_identity
 from divlab.errors import DivlabError
 
 # Used when the tokenizer has no chat template (base models) or prompt_format = "plain".
 PLAIN_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
+IDENTITY = "finetune.json"  # what the run directory trains: model, dataset, settings
 MEMORY_FACTOR = 2.5  # fp32 weights + activations at batch 4 x 768 + adapter optimizer state, measured loosely
 
 
@@ -77,16 +81,6 @@ def _training_rows(rows: list[dict], chat: bool) -> list[dict]:
         return [{"prompt": [{"role": "user", "content": r["prompt"]}],
                  "completion": [{"role": "assistant", "content": r["completion"]}]} for r in rows]
     return [{"prompt": PLAIN_TEMPLATE.format(prompt=r["prompt"]), "completion": r["completion"]} for r in rows]
-
-
-def _device(config: FinetuneConfig) -> str:
-    import torch
-
-    if config.device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise FinetuneError("device = 'cuda' but no CUDA device is visible")
-    return config.device
 
 
 def _want_8bit(config: FinetuneConfig, device: str) -> bool:
@@ -164,17 +158,13 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
         raise FinetuneError(f"{out_dir} holds a finished run with other settings; use another --out")
     rows = read_prompt_completion(dataset_dir)
     weights = resolve_model(model)
-    device = _device(config)
+    device = resolve_device(config.device)
     if device == "cpu":
         check_fits_in_memory(weights, MEMORY_FACTOR, "LoRA fine-tuning")
     identity = {"model": model, "dataset": str(dataset_dir.resolve()), "config": config.to_dict(),
                 "dataset_manifest_sha256": sha256_file(dataset_dir / "manifest.json")}
-    record = out_dir / "finetune.json"
-    if record.is_file() and json.loads(record.read_text()) != identity:
-        raise FinetuneError(f"{out_dir} holds an unfinished run with other settings (see {record}); "
-                            f"use another --out or delete it")
-    if out_dir.exists() and not record.is_file() and any(out_dir.iterdir()):
-        raise FinetuneError(f"{out_dir} exists and is not a divlab fine-tuning run directory")
+    # Checked now, written only once everything else is checked too (the first write below).
+    check_identity(out_dir, read_identity(out_dir, IDENTITY), identity, "fine-tuning run")
 
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -201,7 +191,7 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
         raise FinetuneError(f"every example's prompt fills max_length={config.max_length} tokens, so no completion "
                             f"token is left to learn from; raise max_length")
     out_dir.mkdir(parents=True, exist_ok=True)  # the first write: everything above checked the input
-    record.write_text(json.dumps(identity, indent=2) + "\n")
+    atomic_write_json(out_dir / IDENTITY, identity, sort_keys=False)
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
@@ -214,7 +204,7 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     # alias or GGUF when its cache is missing.
     adapter_config = json.loads((adapter / "adapter_config.json").read_text())
     adapter_config["base_model_name_or_path"] = str(Path(model).resolve()) if Path(model).exists() else model
-    (adapter / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
+    atomic_write_json(adapter / "adapter_config.json", adapter_config, sort_keys=False)
     trainable, total = trainer.model.get_nb_trainable_parameters()
     summary = {
         "model": model, "weights": weights, "config": config.to_dict(), "device": device, "load_in_8bit": eight_bit,
@@ -223,9 +213,7 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
         "train_loss": result.training_loss, "elapsed_s": elapsed, "resumed_from": resume,
         "trainable_parameters": trainable, "parameters": total, "adapter": str(adapter),
     }
-    tmp = out_dir / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    tmp.replace(out_dir / "summary.json")
+    atomic_write_json(out_dir / "summary.json", summary, sort_keys=False)
     return summary
 
 

@@ -84,9 +84,10 @@ def check_code_mix(rows) -> Verdict:
         return not_enough("needs the all-code mixture and at least two general shares with scores")
     best = max((s for s in avg if s > 0), key=lambda s: avg[s])
     largest = max(avg)
-    return shown_if(avg[best] > avg[0.0] and avg[largest] < avg[best], (f"pass@1 (Avg) {100 * avg[0.0]:.1f} % on code data alone, best {100 * avg[best]:.1f} % at "
-                   f"{100 * best:.1f} % general data, {100 * avg[largest]:.1f} % at the largest share "
-                   f"{100 * largest:.1f} % (the paper: +2.9 points at 10 %, back to +0.3 at 25 %)")
+    return shown_if(avg[best] > avg[0.0] and avg[largest] < avg[best], (
+        f"pass@1 (Avg) {100 * avg[0.0]:.1f} % on code data alone, best {100 * avg[best]:.1f} % at "
+        f"{100 * best:.1f} % general data, {100 * avg[largest]:.1f} % at the largest share "
+        f"{100 * largest:.1f} % (the paper: +2.9 points at 10 %, back to +0.3 at 25 %)"))
 
 
 def e6(rows, figure_path) -> Section:
@@ -133,5 +134,6 @@ def check_e6(rows) -> Verdict:
     mean = lambda rs, k: float(np.mean([r[k] for r in rs if r[k] is not None] or [np.nan]))  # noqa: E731
     has_low, has_high, no_low = mean(groups[low], "has_op_accuracy"), mean(groups[high], "has_op_accuracy"), \
         mean(groups[low], "no_op_accuracy")
-    return shown_if(has_high >= has_low + 0.2 and no_low > has_low, (f"unseen-rule has-op accuracy {has_low:.2f} at I = {low:,} (no-op {no_low:.2f}) and "
-                   f"{has_high:.2f} at I = {high:,}")
+    return shown_if(has_high >= has_low + 0.2 and no_low > has_low, (
+        f"unseen-rule has-op accuracy {has_low:.2f} at I = {low:,} (no-op {no_low:.2f}) and "
+        f"{has_high:.2f} at I = {high:,}"))

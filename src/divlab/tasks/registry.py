@@ -3,7 +3,7 @@
 Entries name their config class and generator as "module:attribute" strings and are imported only when a
 task is used (as lm-evaluation-harness does), so listing tasks or presets loads no task code. A new task
 (algebra rewriting, multi-rule programs, ...) is a package plus one `register_task` line in
-`divlab/tasks/__init__.py`; the CLI and the experiment kinds look tasks up by name and never change.
+`divlab/tasks/__init__.py`; the CLI (`divlab generate --task NAME`) looks tasks up by name and never changes.
 """
 
 from __future__ import annotations

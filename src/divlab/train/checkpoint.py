@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import torch
 
+from divlab.atomic import replace_dir
 from divlab.models.tokenizer import CharTokenizer
 
 STATE_FILE = "trainer_state.pt"
@@ -25,12 +25,7 @@ def save_checkpoint(directory: Path, model, tokenizer: CharTokenizer, state: dic
     partial.mkdir(parents=True)
     save_model_dir(model, tokenizer, partial)
     torch.save(state, partial / STATE_FILE)
-    retired = directory.with_name(directory.name + ".old")
-    if directory.exists():
-        shutil.rmtree(retired, ignore_errors=True)
-        os.replace(directory, retired)
-    os.replace(partial, directory)
-    shutil.rmtree(retired, ignore_errors=True)
+    replace_dir(partial, directory, retired=directory.with_name(directory.name + ".old"))
 
 
 def find_checkpoint(directory: Path) -> Path | None:

@@ -212,8 +212,25 @@ class RewriteConfig:
 
     # -- validation ----------------------------------------------------------------------------------
     def __post_init__(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
+        """Validate and normalize every field (ranges, mixtures, family specs), in dependency order."""
+        self._check_alphabet()
+        self._normalize_lengths()
+        self._normalize_noop_fractions()
+        self._normalize_occurrences()
+        self._normalize_families()
+        self._check_counts()
+        self._check_allocation()
+        self._check_switches()
+        self._check_rule_space()
 
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)  # the dataclass is frozen; normalization happens once, here
+
+    def _optional_pair(self, name: str):
+        """(training field, its test override) names to validate; an unset test override is skipped."""
+        return [n for n in (name, f"test_{name}") if not (n.startswith("test_") and getattr(self, n) is None)]
+
+    def _check_alphabet(self) -> None:
         if not isinstance(self.alphabet, str) or len(self.alphabet) < 2:
             raise ConfigError("alphabet", self.alphabet, "needs at least 2 distinct characters")
         if len(set(self.alphabet)) != len(self.alphabet):
@@ -222,24 +239,23 @@ class RewriteConfig:
         if reserved:
             raise ConfigError("alphabet", self.alphabet, f"contains separator character(s) {reserved!r}")
 
-        set_("x_len", _as_range("x_len", self.x_len, minimum=1))
-        set_("y_len", _as_range("y_len", self.y_len, minimum=0 if self.allow_empty_y else 1))
-        set_("z_len", _as_range("z_len", self.z_len, minimum=1))
+    def _normalize_lengths(self) -> None:
+        self._set("x_len", _as_range("x_len", self.x_len, minimum=1))
+        self._set("y_len", _as_range("y_len", self.y_len, minimum=0 if self.allow_empty_y else 1))
+        self._set("z_len", _as_range("z_len", self.z_len, minimum=1))
         if self.x_len[1] > self.z_len[0]:
             raise ConfigError("x_len", list(self.x_len), f"x can be longer than z (z_len={list(self.z_len)})")
 
-        for name in ("noop_fraction", "test_noop_fraction"):
+    def _normalize_noop_fractions(self) -> None:
+        for name in self._optional_pair("noop_fraction"):
             value = getattr(self, name)
-            if value is None and name.startswith("test_"):
-                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ConfigError(name, value, "must be a number in [0, 1]")
-            set_(name, float(value))
+            self._set(name, float(value))
 
-        for name in ("occurrences", "test_occurrences"):
+    def _normalize_occurrences(self) -> None:
+        for name in self._optional_pair("occurrences"):
             value = getattr(self, name)
-            if value is None and name.startswith("test_"):
-                continue
             mixture = _as_mixture(name, value)
             most = max(count for count, _ in mixture)
             if most * self.x_len[1] > self.z_len[0]:
@@ -247,13 +263,11 @@ class RewriteConfig:
                     name, value,
                     f"{most} occurrences of an x of length up to {self.x_len[1]} cannot fit in z of length {self.z_len[0]}",
                 )
-            set_(name, mixture)
+            self._set(name, mixture)
 
-        for name in ("families", "test_families"):
-            value = getattr(self, name)
-            if value is None and name.startswith("test_"):
-                continue
-            specs = _as_families(name, value)
+    def _normalize_families(self) -> None:
+        for name in self._optional_pair("families"):
+            specs = _as_families(name, getattr(self, name))
             for spec in specs:
                 for k in range(spec.k[0], spec.k[1] + 1):
                     for side, length in (("x_len", self.x_len), ("y_len", self.y_len)):
@@ -262,8 +276,9 @@ class RewriteConfig:
                                 f"{name}.k", list(spec.k),
                                 f"a {spec.name}(k={k}) string cannot have a length in {side}={list(length)}",
                             )
-            set_(name, specs)
+            self._set(name, specs)
 
+    def _check_counts(self) -> None:
         for name in ("num_train_rules", "num_test_rules", "num_test_examples", "num_seen_test_examples", "seed"):
             value = getattr(self, name)
             minimum = 1 if name == "num_train_rules" else 0
@@ -271,7 +286,6 @@ class RewriteConfig:
                 raise ConfigError(name, value, f"must be an integer >= {minimum}")
         if self.num_test_examples > 0 and self.num_test_rules < 1:
             raise ConfigError("num_test_rules", self.num_test_rules, "test examples need at least one test rule")
-
         if (self.budget is None) == (self.examples_per_rule is None):
             raise ConfigError("budget", self.budget, f"set exactly one of budget and examples_per_rule (examples_per_rule={self.examples_per_rule!r})")
         for name in ("budget", "examples_per_rule"):
@@ -279,24 +293,24 @@ class RewriteConfig:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(name, value, "must be an integer >= 1")
 
+    def _check_allocation(self) -> None:
         if self.allocation not in ALLOCATIONS:
             raise ConfigError("allocation", self.allocation, f"unknown allocation; known: {', '.join(ALLOCATIONS)}")
         if self.allocation == "power":
             if isinstance(self.power_alpha, bool) or not isinstance(self.power_alpha, (int, float)) or not self.power_alpha > 0:
                 raise ConfigError("power_alpha", self.power_alpha, "power allocation needs a shape alpha > 0")
-            set_("power_alpha", float(self.power_alpha))
+            self._set("power_alpha", float(self.power_alpha))
         elif self.power_alpha is not None:
             raise ConfigError("power_alpha", self.power_alpha, "only used with allocation='power'")
         if self.allocation == "uniform" and self.train_size < self.num_train_rules:
             raise ConfigError("budget", self.budget, f"fewer examples than rules (num_train_rules={self.num_train_rules}) under uniform allocation")
 
+    def _check_switches(self) -> None:
         if self.format not in FORMATS:
             raise ConfigError("format", self.format, f"unknown format; known: {', '.join(FORMATS)}")
         for name in ("disjoint_x", "allow_identity", "allow_empty_y"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(name, getattr(self, name), "must be true or false")
-
-        self._check_rule_space()
 
     def rule_space(self, families: tuple[FamilySpec, ...]) -> tuple[int, int]:
         """Upper bounds on the distinct x strings and distinct (x, y) rules the families can produce."""

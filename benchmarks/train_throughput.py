@@ -10,7 +10,6 @@ peak measured in the same run. Targets on the 2-core CPU: ratio >= 3x and >= 50 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import time

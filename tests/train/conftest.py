@@ -2,7 +2,7 @@ import pytest
 
 from divlab.models.gpt import ModelConfig
 from divlab.tasks.rewrite import RewriteConfig, generate_rewrite
-from divlab.train import TrainConfig, train
+from divlab.train import TrainConfig
 
 
 @pytest.fixture(scope="session")

@@ -401,6 +401,47 @@ def _finetune(parser: argparse.ArgumentParser):
     return run
 
 
+# -- diversity -------------------------------------------------------------------------------------------
+@command("diversity", "measure and compare the diversity of instruction datasets, their benchmark coverage and map")
+def _diversity(parser: argparse.ArgumentParser):
+    parser.add_argument("data", nargs="+", help="instruction files (JSON/JSONL/Parquet, pypi:DIST/FILE), `divlab "
+                        "mix` or `divlab generate` directories, or benchmark names (humaneval, mbpp, ...)")
+    parser.add_argument("--against", nargs="*", default=[], metavar="BENCH",
+                        help="benchmarks (or datasets) whose coverage by each DATA is measured")
+    parser.add_argument("--out", required=True, help="output directory (diversity.json, index.html, map)")
+    parser.add_argument("--sample", type=int, default=1000, help="items per set, seeded (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="all-MiniLM-L6-v2",
+                        help="sentence-transformers model name or path (default: the packaged all-MiniLM-L6-v2)")
+    parser.add_argument("--field", help="the field holding the instruction (default: detected)")
+    parser.add_argument("--duplicate-threshold", type=float, default=0.9,
+                        help="cosine similarity at which two items count as near-duplicates (default 0.9)")
+    parser.add_argument("--coverage-threshold", type=float, default=0.8,
+                        help="cosine similarity to the nearest training item that counts as covered (default 0.8)")
+    parser.add_argument("--no-map", action="store_true", help="skip the 2-D map")
+    parser.add_argument("--quiet", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.diversity import measure_diversity
+
+        result = measure_diversity(args.data, args.out, args.against, sample=args.sample, seed=args.seed,
+                                   model=args.model, field=args.field, duplicate_threshold=args.duplicate_threshold,
+                                   coverage_threshold=args.coverage_threshold, draw=not args.no_map,
+                                   progress=not args.quiet)
+        for name, m in result["datasets"].items():
+            print(f"{name:32s} n={m['size']:>7,}  distinct={m['distinct_exact']:>7,}  "
+                  f"vendi(emb)={m['vendi_embedding']:7.2f}  vendi(ngram)={m['vendi_ngram']:7.2f}  "
+                  f"distinct-2={m['distinct_2']:.3f}")
+        for test, by_train in result["coverage"].items():
+            for train, c in by_train.items():
+                print(f"coverage of {test} by {train}: mean nearest similarity {c['mean']:.3f}, "
+                      f"{100 * c['share_at_or_above_threshold']:.1f} % at or above {c['threshold']}")
+        print(f"Vendi compared at n = {result['compared_at_n']}; report: {Path(args.out) / 'index.html'}")
+        return 0
+
+    return run
+
+
 # -- demo ------------------------------------------------------------------------------------------------
 @command("demo", "the main job on the laptop-sized default: E1 on 2 CPU cores, with its report")
 def _demo(parser: argparse.ArgumentParser):

@@ -72,6 +72,7 @@ def test_html_report_of_a_store(tmp_path):
                          "by_occurrences": {"1": a}, "per_rule": {"rules": 8, "mean": a, "quantiles": {}, "fully_correct_rules": 0}}
     for cell, accuracy in zip(cells, (0.0, 0.4, 0.95)):
         store.mark_done(cell.cell_id, {"unseen": compact(accuracy), "seen": compact(1.0), "wall_s": 1.0, "threads": 1,
+                                       "diversity": {"vendi_ngram": 1 + 10 * accuracy},
                                        "train": {"steps": 10, "epochs": 1, "tokens_seen": 100, "final_loss": 0.5,
                                                  "elapsed_s": 2.0, "tokens_per_s": 50.0}})
     store.mark_failed(cells[0].cell_id + "x", "never added")  # an unknown id changes nothing
@@ -82,3 +83,4 @@ def test_html_report_of_a_store(tmp_path):
     assert '<img src="e1.png"' in page and (tmp_path / "report" / "e1.png").stat().st_size > 1000
     assert "Estimated threshold I*" in page and "All finished cells" in page and page.count("<tr>") >= 3 + 1 + 3
     assert "3 done, 0 failed" in page
+    assert '<img src="e1-diversity.png"' in page and "10.500" in page  # the measured-diversity figure and column

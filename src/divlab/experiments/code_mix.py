@@ -61,6 +61,7 @@ def resolve_code_mix(config: dict) -> dict:
 def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
     from divlab.codeeval.generate import GenerateConfig, generate_samples
+    from divlab.diversity.summary import training_set_diversity
     from divlab.codeeval.score import ScoreConfig, score_samples
     from divlab.finetune import FinetuneConfig, finetune
     from divlab.mix import build_mixture, load_recipe
@@ -91,6 +92,7 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
         scores[benchmark]["dataset"] = summary["benchmark"]
     return {
         "counts": config["mix"]["final_counts"], "general_share": config["mix"]["general_share"],
+        "diversity": training_set_diversity(mixture, embeddings=True),
         "finetune": {k: tuned[k] for k in ("steps", "train_loss", "elapsed_s", "examples", "prompt_format")},
         "scores": scores, **paper_averages(scores), "wall_s": time.perf_counter() - started, "threads": threads,
     }

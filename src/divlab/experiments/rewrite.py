@@ -41,6 +41,7 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     """Generate (or reuse) the dataset, train from scratch (resuming), evaluate."""
     import torch
 
+    from divlab.diversity.summary import training_set_diversity
     from divlab.evaluate import evaluate_run
     from divlab.models.gpt import ModelConfig
     from divlab.tasks.rewrite import RewriteConfig, generate_rewrite
@@ -58,6 +59,7 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
         "unseen": _compact(metrics["test"]),
         "seen": _compact(metrics["test_seen"]),
         "train": {k: summary[k] for k in ("steps", "epochs", "tokens_seen", "final_loss", "elapsed_s", "tokens_per_s")},
+        "diversity": training_set_diversity(dataset),
         "wall_s": time.perf_counter() - started,
         "threads": threads,
     }

@@ -22,6 +22,7 @@ class Section:
     extra_tables: list[tuple[str, list, list]] = field(default_factory=list)
     cells: tuple[list, list] | None = None
     threshold: dict | None = None
+    extra_figures: list[tuple[str, str]] = field(default_factory=list)  # (file name beside the main figure, caption)
 
 
 SHOWN, NOT_SHOWN, NOT_ENOUGH = "shown", "not shown", "not enough data"
@@ -93,6 +94,11 @@ def group(rows, *axes) -> dict[tuple, list]:
     for row in rows:
         out[tuple(row["point"].get(a) for a in axes)].append(row)
     return out
+
+
+def diversity_of(row, key: str = "vendi_ngram"):
+    """A cell's measured training-set diversity (None for cells run before it was measured)."""
+    return (row["result"].get("diversity") or {}).get(key)
 
 
 def metric(rows, split: str, key: str) -> list:

@@ -37,6 +37,8 @@ def _experiment_section(kind_name: str, report_name: str, rows: list, out: Path)
     parts = [f'<img src="{figure.name}" alt="{html.escape(report_name)} figure">',
              f'<p class="verdict" data-status="{html.escape(verdict.status)}"><b>{html.escape(verdict.sentence())}</b></p>']
     parts += [f"<p>{html.escape(note)}</p>" for note in section.notes]
+    parts += [f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
+              f"</figcaption></figure>" for name, caption in section.extra_figures]
     parts.append(_table(section.headers, section.table))
     for title, headers, table in section.extra_tables:
         parts.append(f"<h3>{html.escape(title)}</h3>" + _table(headers, table))

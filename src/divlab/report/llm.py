@@ -7,7 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 from divlab.experiments.base import INSTRUCTIONS_AXIS as I_AXIS
-from divlab.report.common import Section, Verdict, fmt, mean_sd, not_enough, pct, plt, reference, save_figure, shown_if
+from divlab.report.common import (Section, Verdict, diversity_of, fmt, mean_sd, not_enough, pct, plt, reference,
+                                  save_figure, shown_if)
 
 
 def _share_groups(rows):
@@ -65,12 +66,14 @@ def code_mix(rows, figure_path) -> Section:
     paper = [[f"{100 * k / budget:.1f} %", f"oss {budget - k}, alpaca {k}", *v]
              for k, v in paper_curve.items()]
     cells = [[r["cell_id"], str(r["point"]), r["seed"], pct(r["result"]["avg_base"]), pct(r["result"]["avg_plus"]),
+              fmt(diversity_of(r, "vendi_embedding")), fmt(diversity_of(r)),
               r["result"]["finetune"]["steps"], f"{r['result']['finetune']['train_loss']:.3f}",
               f"{r['result']['wall_s']:.0f}"] for r in rows]
     return Section(headers, table,
                    extra_tables=[("The paper's numbers (Table 1, DeepSeek-Coder-6.7B-Base, 20K budget; pass@1 %)",
                                   ["general share", "counts", "Avg(Base)", "Avg(+)", "Avg"], paper)],
-                   cells=(["cell", "point", "seed", "Avg(Base) %", "Avg(+) %", "steps", "train loss", "wall s"], cells))
+                   cells=(["cell", "point", "seed", "Avg(Base) %", "Avg(+) %", "Vendi (embedding)", "Vendi (n-gram)",
+                           "steps", "train loss", "wall s"], cells))
 
 
 def check_code_mix(rows) -> Verdict:

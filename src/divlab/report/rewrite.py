@@ -7,16 +7,17 @@ import json
 import numpy as np
 
 from divlab.experiments.base import INSTRUCTIONS_AXIS as I_AXIS
-from divlab.report.common import Section, fmt, group, mean_sd, metric, plt, reference, save_figure
+from divlab.report.common import Section, diversity_of, fmt, group, mean_sd, metric, plt, reference, save_figure
 from divlab.report.threshold import fit_threshold
 
 
 def cells_table(rows) -> tuple[list, list]:
     """One line per finished cell: accuracies, training steps and speed."""
-    headers = ["cell", "point", "seed", "unseen", "has-op", "no-op", "seen", "steps", "train s", "tokens/s"]
+    headers = ["cell", "point", "seed", "unseen", "has-op", "no-op", "seen", "rule Vendi (n-gram)", "steps", "train s",
+               "tokens/s"]
     table = [[r["cell_id"], json.dumps(r["point"]), r["seed"], fmt(r["result"]["unseen"]["accuracy"]),
               fmt(r["result"]["unseen"]["has_op_accuracy"]), fmt(r["result"]["unseen"]["no_op_accuracy"]),
-              fmt(r["result"]["seen"]["accuracy"]), r["result"]["train"]["steps"],
+              fmt(r["result"]["seen"]["accuracy"]), fmt(diversity_of(r)), r["result"]["train"]["steps"],
               f"{r['result']['train']['elapsed_s']:.0f}", f"{r['result']['train']['tokens_per_s']:,.0f}"] for r in rows]
     return headers, table
 
@@ -58,8 +59,31 @@ def e1(rows, figure_path) -> Section:
                 else "not estimable (accuracy never crosses 0.5)")
     note = (f"Estimated threshold I* (logistic fit of unseen-rule accuracy vs log I, 95 % bootstrap interval): "
             f"{estimate}. The paper reports no generalization below ~{low:,} instructions and always above {high:,}.")
+    extra = _accuracy_vs_diversity(rows, figure_path)
     return Section(["I", "examples per instruction", "unseen-rule accuracy", "seen-rule accuracy", "seeds"], table,
-                   notes=[note], cells=cells_table(rows), threshold=fit)
+                   notes=[note], cells=cells_table(rows), threshold=fit, extra_figures=extra)
+
+
+def _accuracy_vs_diversity(rows, figure_path) -> list[tuple[str, str]]:
+    """Unseen-rule accuracy against the measured diversity of each cell's rules (n-gram Vendi Score) instead
+    of their count: does a measured diversity predict generalization as well as I does?"""
+    points = [(diversity_of(r), r["result"]["unseen"]["accuracy"], r["point"][I_AXIS]) for r in rows
+              if diversity_of(r) is not None]
+    if len(points) < 2:
+        return []
+    pyplot = plt()
+    fig, ax = pyplot.subplots(figsize=(7, 4.2))
+    scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=np.log10([p[2] for p in points]),
+                         cmap="viridis")
+    fig.colorbar(scatter, ax=ax, label="log10 I")
+    ax.set_xscale("log")
+    ax.set_xlabel("measured diversity of the training rules (n-gram Vendi Score)")
+    ax.set_ylabel("unseen-rule accuracy")
+    ax.set_ylim(-0.03, 1.03)
+    name = figure_path.with_name(figure_path.stem + "-diversity.png")
+    save_figure(fig, name)
+    return [(name.name, "Unseen-rule accuracy against the measured diversity of each cell's training rules "
+                        "(character n-gram Vendi Score of 'x -> y'), coloured by the instruction count I.")]
 
 
 def _lines(rows, figure_path, line_axis, x_axis, panels, x_log=True, x_label="", legend_title=""):

@@ -132,3 +132,14 @@ def test_bad_input_is_named(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="coverage_threshold=2"):
         measure_diversity([str(odd)], tmp_path / "o", coverage_threshold=2, progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_mixture_directories_are_read_by_their_prompts(tmp_path, monkeypatch):
+    from divlab.mix import build_mixture, load_recipe
+
+    monkeypatch.setenv("DIVLAB_CACHE_DIR", str(tmp_path / "cache"))
+    mixes = [build_mixture(load_recipe("code-cpu/alpaca-0", {"budget": 60, "counts.general": n}), tmp_path / f"g{n}")
+             for n in (0, 30)]
+    result = measure_diversity([str(m) for m in mixes], tmp_path / "o", draw=False, progress=False)
+    assert [result["datasets"][m.name]["size"] for m in mixes] == [60, 60]
+    assert result["datasets"]["g0"]["kind"] == "instructions"

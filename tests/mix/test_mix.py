@@ -160,3 +160,11 @@ def test_shipped_recipes_name_their_files_in_the_data_directory(tmp_path, monkey
 
 def manifest_counts(out_dir):
     return _manifest(out_dir)["counts"]
+
+
+def test_jsonl_lines_are_split_at_newlines_only(tmp_path):
+    # U+2028 and U+0085 may stand unescaped inside JSON strings (ShareGPT has them): they are not line breaks.
+    data = tmp_path / "odd.jsonl"
+    rows = [{"instruction": "a\u2028b", "output": "c\x85d"}, {"instruction": "e", "output": "f"}]
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert [e.prompt for e in load_source("x", "alpaca", str(data))] == ["a\u2028b", "e"]

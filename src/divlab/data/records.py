@@ -68,7 +68,9 @@ def parse_records(path: Path, data: bytes, partial: bool = False) -> list:
         except json.JSONDecodeError as exc:
             raise RecordsError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
     records = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # JSON Lines are separated by "\n" only: str.splitlines() would also cut at U+2028, U+0085 and other
+    # separators that JSON strings may hold unescaped (ShareGPT text does).
+    for number, line in enumerate(text.split("\n"), 1):
         if line.strip():
             try:
                 records.append(json.loads(line))

@@ -76,14 +76,14 @@ def _from_records(name: str, path, records: list, field: str | None) -> Instruct
 
 
 def _from_dataset_dir(name: str, directory: Path, field: str | None) -> InstructionSet:
+    from divlab.data.records import read_records
+
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("task") == "rewrite":  # an instruction is a rule
-        rules = [json.loads(line) for line in (directory / "rules_train.jsonl").read_text(encoding="utf-8").splitlines()]
+        rules = read_records(directory / "rules_train.jsonl")
         if not rules:
             raise DataError(f"{directory}: the dataset has no training rules")
         return InstructionSet(name, str(directory), "rules", tuple(f"{r['x']} -> {r['y']}" for r in rules))
-    from divlab.data.records import read_records
-
     return _from_records(name, directory / "train.jsonl", read_records(directory / "train.jsonl"), field or "prompt")
 
 

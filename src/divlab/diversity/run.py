@@ -28,9 +28,12 @@ def subsample(items: InstructionSet, n: int, seed: int) -> list[str]:
     return [texts[i] for i in sorted(order)]
 
 
-def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_compare: int, threshold: float) -> dict:
+def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_compare: int, threshold: float,
+             seed: int) -> dict:
     analyzer = ("char", (1, 3)) if items.kind == "rules" else ("word", (1, 2))
-    compared = slice(0, n_compare)
+    # The Vendi Scores of all sets are compared at one n: a seeded random n of each sample (not its first n:
+    # files are often ordered, and nested rule sets share their first rules).
+    compared = np.sort(stream(seed, "diversity-compare", items.source).permutation(len(texts))[:n_compare])
     return {
         "kind": items.kind, "source": items.source, "size": len(items.texts), "records_skipped": items.skipped,
         "distinct_exact": len(set(items.texts)), "sample": len(texts),
@@ -38,7 +41,7 @@ def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_com
         **{f"distinct_{n}": metrics.distinct_n(texts, n) for n in (1, 2, 3)},
         "compression_ratio": metrics.compression_ratio(texts),
         "vendi_embedding": metrics.vendi_score(vectors[compared]),
-        "vendi_ngram": metrics.ngram_vendi(texts[compared], analyzer[1], analyzer[0]),
+        "vendi_ngram": metrics.ngram_vendi([texts[i] for i in compared], analyzer[1], analyzer[0]),
         "vendi_ngram_features": f"{analyzer[0]} {analyzer[1][0]}-{analyzer[1][1]}-grams",
         "similarity": metrics.similarity_stats(vectors),
     }
@@ -74,10 +77,10 @@ def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, 
     result = {
         "divlab_version": divlab.__version__, "model": model, "seed": seed, "sample": sample,
         "compared_at_n": n_compare,
-        "note": (f"Vendi Scores are computed on the first {n_compare} sampled items of every set (the smallest "
+        "note": (f"Vendi Scores are computed on a seeded random {n_compare} of every set's sample (the smallest "
                  f"sample), since the score grows with n; similarity, clusters and lexical measures use each "
                  f"set's own sample (up to {sample}). Similarity is cosine, higher = closer."),
-        "datasets": {s.name: _measure(s, texts[s.name], vectors[s.name], n_compare, duplicate_threshold)
+        "datasets": {s.name: _measure(s, texts[s.name], vectors[s.name], n_compare, duplicate_threshold, seed)
                      for s in sets + tests},
         "coverage": {t.name: {s.name: metrics.coverage(vectors[s.name], vectors[t.name], coverage_threshold)
                               for s in sets} for t in tests},

@@ -118,7 +118,7 @@ def _page(result: dict) -> str:
              f"training item (higher = closer), and the share at or above {result['coverage_threshold']}.</p>"
              f"<table><tr><th>benchmark</th><th>training set</th><th>mean</th><th>median</th><th>share ≥ threshold</th></tr>"
              f"{coverage}</table>") if coverage else ""
-    picture = f'<p><a href="map.html"><img src="map.png" alt="map"></a></p>' if "map" in result else ""
+    picture = '<p><a href="map.html"><img src="map.png" alt="map"></a></p>' if "map" in result else ""
     style = "body{font-family:sans-serif;max-width:1200px;margin:2em auto}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}table{border-collapse:collapse}"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>divlab diversity</title><style>{style}</style></head>"
             f"<body><h1>Instruction diversity</h1><p>Embeddings: {html.escape(result['model'])}. "

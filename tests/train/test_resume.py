@@ -43,7 +43,7 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path, smoke_dataset):
 def _launch(dataset, run, *extra):
     return subprocess.Popen(
         [sys.executable, "-m", "divlab.cli", "train", str(dataset), "--out", str(run), "--model", "micro",
-         "--n-embd", "32", "--batch-size", "16", "--lr", "3e-3", "--epochs", "4", "--threads", "1", "--quiet", *extra],
+         "--n-embd", "32", "--batch-size", "16", "--lr", "3e-3", "--epochs", "10", "--threads", "1", "--quiet", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -57,7 +57,7 @@ def test_killed_process_resumes_to_the_same_weights(tmp_path, smoke_dataset, sig
     deadline = time.time() + 120
     while time.time() < deadline and not (run / "checkpoint" / "trainer_state.pt").exists():
         time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(0.1)  # mid-run: the run is ~190 steps with a checkpoint after each
     process.send_signal(sig)
     code = process.wait(timeout=120)
     assert code != 0

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 import divlab
 from divlab.atomic import atomic_write_json, atomic_write_text
-from divlab.diversity import metrics
+import divlab.diversity.metrics as metrics
 from divlab.diversity.embed import DEFAULT_MODEL, Embedder
 from divlab.diversity.inputs import InstructionSet, load_instruction_set
 from divlab.errors import ConfigError

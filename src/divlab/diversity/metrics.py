@@ -91,14 +91,17 @@ def compression_ratio(texts: list[str]) -> float:
     return len(raw) / max(1, len(zlib.compress(raw, 9)))
 
 
+def _quantiles(values: np.ndarray) -> dict:
+    return {f"q{int(q * 100):02d}": float(np.quantile(values, q)) for q in (0.05, 0.25, 0.5, 0.75, 0.95)}
+
+
 def similarity_stats(features: np.ndarray) -> dict:
     """Mean and quantiles of the pairwise cosine similarity (each unordered pair once)."""
     x = unit_rows(features)
     if len(x) < 2:
         return {"pairs": 0}
     sims = (x @ x.T)[np.triu_indices(len(x), k=1)]
-    return {"pairs": int(len(sims)), "mean": float(sims.mean()),
-            **{f"q{int(q * 100):02d}": float(np.quantile(sims, q)) for q in (0.05, 0.25, 0.5, 0.75, 0.95)}}
+    return {"pairs": int(len(sims)), "mean": float(sims.mean()), **_quantiles(sims)}
 
 
 def near_duplicate_clusters(features: np.ndarray, threshold: float) -> int:
@@ -126,6 +129,6 @@ def coverage(train: np.ndarray, test: np.ndarray, threshold: float) -> dict:
         "threshold": threshold,
         "share_at_or_above_threshold": float((nearest >= threshold - 1e-9).mean()),
         "mean": float(nearest.mean()),
-        **{f"q{int(q * 100):02d}": float(np.quantile(nearest, q)) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+        **_quantiles(nearest),
         "nearest": nearest.round(4).tolist(),
     }

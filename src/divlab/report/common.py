@@ -64,6 +64,14 @@ def plt():
     return pyplot
 
 
+def accuracy_axes(ax, x_label: str, y_label: str) -> None:
+    """The axes every accuracy figure shares: log x, accuracy from 0 to 1 with a margin."""
+    ax.set_xscale("log")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_ylim(-0.03, 1.03)
+
+
 def save_figure(fig, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -7,8 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 from divlab.experiments.base import INSTRUCTIONS_AXIS as I_AXIS
-from divlab.report.common import (Section, Verdict, diversity_of, fmt, mean_sd, not_enough, pct, plt, reference,
-                                  save_figure, shown_if)
+from divlab.report.common import (Section, Verdict, accuracy_axes, diversity_of, fmt, mean_sd, not_enough, pct, plt,
+                                  reference, save_figure, shown_if)
 
 
 def _share_groups(rows):
@@ -108,10 +108,7 @@ def e6(rows, figure_path) -> Section:
                 label=label)
     ax.plot(counts, [mean_sd([r["result"]["seen"]["accuracy"] for r in groups[c]])[0] for c in counts],
             linestyle="--", marker="s", label="seen rules (control)")
-    ax.set_xscale("log")
-    ax.set_xlabel("number of distinct training instructions I")
-    ax.set_ylabel("exact-match accuracy (greedy)")
-    ax.set_ylim(-0.03, 1.03)
+    accuracy_axes(ax, "number of distinct training instructions I", "exact-match accuracy (greedy)")
     ax.legend(fontsize=8)
     save_figure(fig, figure_path)
     for count in counts:

@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from divlab.experiments.base import INSTRUCTIONS_AXIS as I_AXIS
-from divlab.report.common import Section, diversity_of, fmt, group, mean_sd, metric, plt, reference, save_figure
+from divlab.report.common import (Section, accuracy_axes, diversity_of, fmt, group, mean_sd, metric, plt, reference,
+                                  save_figure)
 from divlab.report.threshold import fit_threshold
 
 
@@ -46,10 +47,7 @@ def e1(rows, figure_path) -> Section:
     ax.plot(counts, seen, marker="s", linestyle="--", label="seen rules (control)")
     if fit:
         ax.axvline(fit["threshold"], color="C3", linestyle=":", label=f"fitted I* = {fit['threshold']:,.0f}")
-    ax.set_xscale("log")
-    ax.set_xlabel("number of distinct training instructions I")
-    ax.set_ylabel("exact-match accuracy")
-    ax.set_ylim(-0.03, 1.03)
+    accuracy_axes(ax, "number of distinct training instructions I", "exact-match accuracy")
     if budget:
         top = ax.secondary_xaxis("top", functions=(lambda i: budget / np.maximum(i, 1e-9), lambda s: budget / np.maximum(s, 1e-9)))
         top.set_xlabel("examples per instruction")
@@ -76,10 +74,7 @@ def _accuracy_vs_diversity(rows, figure_path) -> list[tuple[str, str]]:
     scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=np.log10([p[2] for p in points]),
                          cmap="viridis")
     fig.colorbar(scatter, ax=ax, label="log10 I")
-    ax.set_xscale("log")
-    ax.set_xlabel("measured diversity of the training rules (n-gram Vendi Score)")
-    ax.set_ylabel("unseen-rule accuracy")
-    ax.set_ylim(-0.03, 1.03)
+    accuracy_axes(ax, "measured diversity of the training rules (n-gram Vendi Score)", "unseen-rule accuracy")
     name = figure_path.with_name(figure_path.stem + "-diversity.png")
     save_figure(fig, name)
     return [(name.name, "Unseen-rule accuracy against the measured diversity of each cell's training rules "
@@ -157,10 +152,7 @@ def e5(rows, figure_path) -> Section:
     for label in occurrence_labels:
         ys = [mean_sd(metric(groups.get((label, c), []), "unseen", "accuracy"))[0] if groups.get((label, c)) else None for c in counts]
         ax.plot(counts, [np.nan if v is None else v for v in ys], marker="o", label=f"train occurrences {label}")
-    ax.set_xscale("log")
-    ax.set_xlabel("instructions I")
-    ax.set_ylabel("accuracy on unseen rules, 1-20 occurrences")
-    ax.set_ylim(-0.03, 1.03)
+    accuracy_axes(ax, "instructions I", "accuracy on unseen rules, 1-20 occurrences")
     ax.legend(fontsize=8)
     save_figure(fig, figure_path)
     return Section(["train occurrences"] + [f"I = {c}" for c in counts], table, cells=cells_table(rows))

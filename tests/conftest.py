@@ -22,8 +22,10 @@ FEW_RULES = RewriteConfig(
     alphabet="abcd", x_len=(1, 2), y_len=(1, 2), z_len=(6, 6), num_train_rules=4, budget=3000,
     num_test_rules=4, num_test_examples=200, num_seen_test_examples=400, seed=1,
 )
-# Measured: 0.995 seen-rule exact match in ~40 s on the 2-core CPU.
-LEARNING = TrainConfig(model=ModelConfig(n_layer=2, n_embd=64, n_head=4), batch_size=32, lr=3e-3, epochs=8, threads=2)
+# Measured with seeds 0, 1, 2: 1.0, 1.0, 0.995 seen-rule exact match (unseen <= 0.01), ~20 s each on the 2-core
+# CPU. (8 epochs gave 0.915-0.985 depending on the seed: too close to the test's bar.)
+LEARNING = TrainConfig(model=ModelConfig(n_layer=2, n_embd=64, n_head=4), batch_size=32, lr=3e-3, epochs=16, threads=2,
+                       eval_every=100)
 
 
 @pytest.fixture(scope="session")

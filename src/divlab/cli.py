@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import divlab
-from divlab.errors import DivlabError, UsageError
+from divlab.errors import ConfigError, DivlabError, UsageError
 
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {}
 
@@ -218,6 +218,9 @@ def _reproduce(parser: argparse.ArgumentParser):
     parser.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
     parser.add_argument("--workers", type=int, default=0, help="parallel cells (default: fill the cores)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per cell (default: cores / workers)")
+    parser.add_argument("--batch-cells", type=int, default=1, metavar="N",
+                        help="train up to N cells of one model shape together as one batched model (pays on a GPU, "
+                             "where one small model cannot fill the device; on a CPU one cell per core is faster)")
     add_set_flag(parser, "train.epochs=2 (a field of the preset's sections, for every cell)")
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("--quiet", action="store_true")
@@ -228,7 +231,7 @@ def _reproduce(parser: argparse.ArgumentParser):
         counts = run_sweep(
             args.experiment, args.preset, args.out, seeds=args.seeds, backend=args.backend, workers=args.workers,
             threads=args.threads, ray_address=args.ray_address, progress=not args.quiet,
-            overrides=parse_overrides(args.overrides),
+            overrides=parse_overrides(args.overrides), batch_cells=args.batch_cells,
         )
         print(_format_counts(counts))
         if not args.no_report:
@@ -478,8 +481,19 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     for name, setup in COMMANDS.items():
         child = sub.add_parser(name, help=setup.help, description=setup.help)
         if name == chosen or chosen is None:
-            child.set_defaults(handler=setup(child) if name == chosen else None)
+            child.set_defaults(handler=setup(child) if name == chosen else None, flags=_flags_of(child))
     return parser
+
+
+def _flags_of(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Config field -> the flag that sets it, so that an error names what the user typed."""
+    return {action.dest: action.option_strings[-1] for action in parser._actions if action.option_strings}
+
+
+def _as_typed(error: DivlabError, flags: dict[str, str]) -> str:
+    if isinstance(error, ConfigError) and error.field in flags and error.field != flags[error.field].lstrip("-"):
+        return f"{flags[error.field]} {error.value!r}: {error.problem}"
+    return str(error)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -490,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except DivlabError as error:  # a user's mistake: one line; anything else is a bug and keeps its traceback
-        print(f"divlab {args.command}: error: {error}", file=sys.stderr)
+        print(f"divlab {args.command}: error: {_as_typed(error, getattr(args, 'flags', {}))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         print(f"divlab {args.command}: interrupted{': ' + str(interrupt) if str(interrupt) else ''}", file=sys.stderr)

@@ -60,3 +60,8 @@ def claim_run_dir(run_dir: str | Path, identity_file: str, identity: dict, what:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / identity_file, identity)
     return False
+
+
+# A running training job's step, loss and ETA: the trainer writes it into its run directory, a sweep's live
+# display reads it.
+PROGRESS_FILE = "progress.json"

@@ -32,7 +32,7 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path, smoke_dataset):
     with pytest.raises(KeyboardInterrupt):
         train(smoke_dataset, tmp_path / "resumed", config, progress=False, stop_after_steps=23)  # mid-epoch
     state = torch.load(tmp_path / "resumed" / "checkpoint" / "trainer_state.pt", weights_only=False)
-    assert state["step"] == 23 and state["batch_in_epoch"] > 0
+    assert state["state"]["step"] == 23 and state["state"]["batch_in_epoch"] > 0
     summary = train(smoke_dataset, tmp_path / "resumed", config, progress=False)
     assert summary["steps"] == json.loads((tmp_path / "straight" / "summary.json").read_text())["steps"]
     assert_same_weights(tmp_path / "straight", tmp_path / "resumed")

@@ -3,7 +3,8 @@
 A kind is one module exporting `KIND`, an `ExperimentKind`: the preset sections its cells hold, which
 fields take the cell's seed, a `resolve(config)` that validates and completes a cell's config (raising
 ConfigError, so bad grids fail before any cell runs), the worker function that runs a cell, and its
-reports (builder and verdict per report name, paper reference numbers in report/reference/).
+reports (builder and verdict per report name, paper reference numbers in report/reference/). A kind may also
+run several cells as one batched group (`group_key`, `run_group`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class ExperimentKind:
     run: Callable[[str, dict, str, int], dict]  # (cell_id, config, run_dir, threads) -> result; raises on failure
     reports: dict[str, ReportSpec] = field(default_factory=dict)  # report name (a preset's report.kind) -> spec
     description: str = ""
+    # Kinds whose cells can train together as one batched model: what must be equal within a group
+    # (config -> the config's shape and settings), and the worker that runs a group ([(cell_id, config)],
+    # run_dir, threads) -> {cell_id: outcome}.
+    group_key: Callable[[dict], dict] | None = None
+    run_group: Callable[[list, str, int], dict] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""GPT-2 models for the from-scratch experiments: typed config, presets, construction.
+"""GPT-2 models for the from-scratch experiments: typed config, presets, and transformers' GPT2LMHeadModel
+built from a config (the reference the trainer's compact model, divlab.models.stacked, is tested against).
 
-The model trained is transformers' `GPT2LMHeadModel` itself (sdpa attention), so every checkpoint is a
-Hugging Face GPT-2 checkpoint with no conversion step; the speed comes from how the trainer feeds it
-(length buckets without padding or attention masks, see divlab.train), not from a re-implementation.
+The trainer trains divlab.models.stacked.StackedGPT, which keeps GPT-2's weight layout: every checkpoint and
+final model it writes is a Hugging Face GPT-2 directory, loaded and evaluated with GPT2LMHeadModel.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class ModelConfig:
     n_head: int = 4
     n_positions: int = 0  # context; 0 = the longest example of the dataset, rounded up to 8
     dropout: float = 0.0
+    init_std: float = 0.02  # GPT-2's initializer range
 
     def __post_init__(self) -> None:
         for name in ("n_layer", "n_embd", "n_head"):
@@ -42,6 +43,8 @@ class ModelConfig:
             raise ConfigError("n_positions", self.n_positions, "must be an integer >= 0 (0: fit the data)")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError("dropout", self.dropout, "must be in [0, 1)")
+        if not (isinstance(self.init_std, (int, float)) and self.init_std > 0):
+            raise ConfigError("init_std", self.init_std, "must be > 0")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "ModelConfig":

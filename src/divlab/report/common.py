@@ -34,9 +34,10 @@ class Verdict:
 
     status: str
     reason: str
+    lead: str | None = None  # replaces the standard opening (a study has no paper effect to show)
 
     def sentence(self) -> str:
-        lead = {SHOWN: "This run shows the paper's effect", NOT_SHOWN: "This run does NOT show the paper's effect",
+        lead = self.lead or {SHOWN: "This run shows the paper's effect", NOT_SHOWN: "This run does NOT show the paper's effect",
                 NOT_ENOUGH: "This run cannot be judged yet"}[self.status]
         return f"{lead}: {self.reason}."
 

@@ -1,5 +1,6 @@
-"""Where cells run: a local process pool (stdlib) or a Ray cluster. Both call `run_cell` and hand each
-outcome to `on_result` in the sweep's main process, which alone writes the store."""
+"""Where cells run: a local process pool (stdlib) or a Ray cluster. Both run units of work (one cell, or a
+batched group of cells) with `run_unit` and hand each cell's outcome to `on_result` in the sweep's main
+process, which alone writes the store."""
 
 from __future__ import annotations
 
@@ -12,40 +13,45 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from divlab.errors import DivlabError
-from divlab.sweep.cell import run_cell
+from divlab.sweep.cell import Job, run_unit
 
-Job = tuple[str, dict]  # (cell_id, config)
+Unit = list[Job]  # cells run together in one worker
 LOOPBACK = "127.0.0.1"
 SINGLE_MACHINE_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 OnStart = Callable[[str], None]
 OnResult = Callable[[str, dict], None]
 
 
-def run_local(jobs: list[Job], run_dir: str, workers: int, threads: int, on_start: OnStart, on_result: OnResult) -> None:
-    """At most `workers` cells in flight, each in its own process with `threads` torch threads. A worker that
+def run_local(units: list[Unit], run_dir: str, workers: int, threads: int, on_start: OnStart, on_result: OnResult) -> None:
+    """At most `workers` units in flight, each in its own process with `threads` torch threads. A worker that
     dies (killed for memory, a segfault) fails only the cells it was running; the pool is rebuilt."""
     context = multiprocessing.get_context("spawn")  # no fork after torch has started its thread pools
-    queue = list(jobs)
+    queue = list(units)
     while queue:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             in_flight = {}
             broken = False
             while (queue or in_flight) and not broken:
                 while queue and len(in_flight) < workers:
-                    cell_id, config = queue.pop(0)
-                    on_start(cell_id)
-                    in_flight[pool.submit(run_cell, cell_id, config, run_dir, threads)] = cell_id
+                    unit = queue.pop(0)
+                    for cell_id, _ in unit:
+                        on_start(cell_id)
+                    in_flight[pool.submit(run_unit, unit, run_dir, threads)] = unit
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    cell_id = in_flight.pop(future)
+                    unit = in_flight.pop(future)
                     try:
-                        on_result(cell_id, future.result())
+                        outcomes = future.result()
                     except BrokenProcessPool:
                         broken = True
-                        on_result(cell_id, {"ok": False, "error": "the worker process died (killed for memory or crashed)"})
+                        outcomes = {cell_id: {"ok": False, "error": "the worker process died (killed for memory or crashed)"}
+                                    for cell_id, _ in unit}
+                    for cell_id, _ in unit:
+                        on_result(cell_id, outcomes[cell_id])
             if broken:
-                for future, cell_id in in_flight.items():
-                    on_result(cell_id, {"ok": False, "error": "the worker process pool broke while this cell ran"})
+                for future, unit in in_flight.items():
+                    for cell_id, _ in unit:
+                        on_result(cell_id, {"ok": False, "error": "the worker process pool broke while this cell ran"})
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -71,14 +77,14 @@ def _loopback_only():
             constants.ENABLE_RAY_CLUSTER = was
 
 
-def run_ray(jobs: list[Job], run_dir: str, threads: int, on_start: OnStart, on_result: OnResult, address: str | None = None) -> None:
+def run_ray(units: list[Unit], run_dir: str, threads: int, on_start: OnStart, on_result: OnResult, address: str | None = None) -> None:
     """Each cell is a Ray task reserving `threads` CPUs. On a cluster, `run_dir` must be on storage that every
     node sees (results still come back to this process)."""
     with contextlib.nullcontext() if address else _loopback_only():
-        _run_ray(jobs, run_dir, threads, on_start, on_result, address)
+        _run_ray(units, run_dir, threads, on_start, on_result, address)
 
 
-def _run_ray(jobs, run_dir, threads, on_start, on_result, address) -> None:
+def _run_ray(units, run_dir, threads, on_start, on_result, address) -> None:
     try:
         import ray
     except ImportError:
@@ -88,19 +94,21 @@ def _run_ray(jobs, run_dir, threads, on_start, on_result, address) -> None:
         local = {} if address else {"num_cpus": max(threads, multiprocessing.cpu_count()), "_node_ip_address": LOOPBACK}
         ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **local)
     try:
-        task = ray.remote(num_cpus=threads, max_retries=0)(run_cell)
+        task = ray.remote(num_cpus=threads, max_retries=0)(run_unit)
         futures = {}
-        for cell_id, config in jobs:
-            on_start(cell_id)
-            futures[task.remote(cell_id, config, run_dir, threads)] = cell_id
+        for unit in units:
+            for cell_id, _ in unit:
+                on_start(cell_id)
+            futures[task.remote(unit, run_dir, threads)] = unit
         while futures:
             done, _ = ray.wait(list(futures), num_returns=1)
-            cell_id = futures.pop(done[0])
+            unit = futures.pop(done[0])
             try:
-                outcome = ray.get(done[0])
+                outcomes = ray.get(done[0])
             except Exception as error:  # a crashed worker or node
-                outcome = {"ok": False, "error": f"Ray task failed: {error!r}"}
-            on_result(cell_id, outcome)
+                outcomes = {cell_id: {"ok": False, "error": f"Ray task failed: {error!r}"} for cell_id, _ in unit}
+            for cell_id, _ in unit:
+                on_result(cell_id, outcomes[cell_id])
     finally:
         if started_here:
             ray.shutdown()

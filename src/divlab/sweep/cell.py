@@ -1,9 +1,12 @@
-"""Running one cell in a worker (a pool process or a Ray task) with its experiment kind's `run`."""
+"""Running cells in a worker (a pool process or a Ray task) with their experiment kind's `run`, one cell at a
+time or, for kinds that can, several cells of one model shape as one batched group (`run_group`)."""
 
 from __future__ import annotations
 
 import os
 import traceback
+
+Job = tuple[str, dict]  # (cell_id, config)
 
 
 def run_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
@@ -16,3 +19,20 @@ def run_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
         return {"ok": True, "result": kind_of(config).run(cell_id, config, run_dir, threads)}
     except BaseException:  # noqa: BLE001 - a failing cell is recorded, the sweep goes on
         return {"ok": False, "error": traceback.format_exc()}
+
+
+def run_unit(unit: list[Job], run_dir: str, threads: int) -> dict[str, dict]:
+    """Outcomes of a unit of work, by cell id: one cell, or a batched group. A group's kind reports each
+    member's outcome (one member failing fails only that cell); if the group itself breaks, every cell of it
+    fails with the traceback."""
+    if len(unit) == 1:
+        cell_id, config = unit[0]
+        return {cell_id: run_cell(cell_id, config, run_dir, threads)}
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        from divlab.experiments.registry import kind_of
+
+        return kind_of(unit[0][1]).run_group(unit, run_dir, threads)
+    except BaseException:  # noqa: BLE001 - recorded for every cell of the group, the sweep goes on
+        error = traceback.format_exc()
+        return {cell_id: {"ok": False, "error": error} for cell_id, _ in unit}

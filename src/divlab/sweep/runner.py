@@ -5,13 +5,12 @@ from __future__ import annotations
 import fcntl
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from divlab.atomic import atomic_write_json
-from divlab.errors import DivlabError
+from divlab.errors import ConfigError, DivlabError
 from divlab.experiments.spec import load_experiment
 from divlab.machine import available_cores
 from divlab.rundir import check_identity
+from divlab.sweep.progress import SweepProgress
 from divlab.sweep.store import DATABASE, ResultStore, StoreError
 
 
@@ -67,13 +66,37 @@ def open_run_dir(run_dir: Path, identity: dict) -> ResultStore:
     return store
 
 
+def plan_units(kind, cells, batch_cells: int) -> list[list]:
+    """Cells as units of work: one cell each, or (batch_cells > 1) groups of up to `batch_cells` cells in grid
+    order, trained as one batched model. Cells of a batched sweep may differ only in their data and seed: a
+    difference in anything else is refused before anything runs, naming the field."""
+    jobs = [(c.cell_id, c.config) for c in cells]
+    if batch_cells <= 1:
+        return [[job] for job in jobs]
+    if kind.run_group is None:
+        raise ConfigError("--batch-cells", batch_cells, f"experiments of kind {kind.name!r} run cell by cell")
+    reference = kind.group_key(jobs[0][1]) if jobs else {}
+    for _, config in jobs[1:]:
+        key = kind.group_key(config)
+        for section in reference:
+            for name in reference[section]:
+                if reference[section][name] != key[section].get(name):
+                    raise ConfigError("--batch-cells", batch_cells, (
+                        f"cells differ in {section}.{name} ({reference[section][name]!r} and {key[section].get(name)!r}); "
+                        "the cells of a batched sweep may differ only in their data and seed"))
+    return [jobs[i : i + batch_cells] for i in range(0, len(jobs), batch_cells)]
+
+
 def run_sweep(
     experiment: str, preset: str, run_dir, *, seeds: int | None = None, backend: str = "local", workers: int = 0,
     threads: int = 0, ray_address: str | None = None, progress: bool = True, overrides: dict | None = None,
+    batch_cells: int = 1, progress_interval: float = 0.0,
 ) -> dict:
     """Run every cell not yet done (failed and interrupted ones again); return the status counts.
-    `overrides` ("section.field" -> value) change the preset's base config (`--set`)."""
+    `overrides` ("section.field" -> value) change the preset's base config (`--set`); `batch_cells` > 1
+    trains up to that many cells per worker as one batched model."""
     spec = load_experiment(experiment, preset, seeds, overrides)  # fails on bad input before anything runs
+    plan_units(spec.experiment_kind, spec.cells(), batch_cells)  # refuses a batch of unlike cells up front
     unmet = spec.unmet_requirements()
     if unmet:
         raise SweepError(f"{experiment} preset {preset!r} needs {' and '.join(unmet)}, which this machine lacks; "
@@ -92,35 +115,37 @@ def run_sweep(
             "experiment": experiment, "preset": preset, "kind": spec.kind, "seeds": spec.seeds,
             "description": spec.description, "overrides": dict(overrides or {}), "report": spec.report,
             "axes": {name: [label for label, _ in values] for name, values in spec.axes.items()}}, sort_keys=False)
-        jobs = [(c.cell_id, c.config) for c in cells if store.status_of(c.cell_id) != "done"]
-        total = len(cells)
-        bar = tqdm(total=total, initial=total - len(jobs), desc=f"{experiment}/{preset}", unit="cell", disable=not progress, dynamic_ncols=True)
-        failed = 0
+        pending = [c for c in cells if store.status_of(c.cell_id) != "done"]
+        units = plan_units(spec.experiment_kind, pending, batch_cells)
+        workers, threads = size_workers(len(units), workers, threads) if units else (1, 1)
+        labels = {c.cell_id: ", ".join(f"{axis.split('.')[-1]}={value}" for axis, value in c.point.items())
+                  + (f" seed {c.seed}" if spec.seeds > 1 else "") for c in cells}
+        display = SweepProgress(run_dir, f"{experiment}/{preset}", len(cells), len(cells) - len(pending), labels,
+                                workers if backend == "local" else len(units), enabled=progress,
+                                interval=progress_interval)
 
         def on_start(cell_id: str) -> None:
             store.mark_running(cell_id)
+            display.start(cell_id)
 
         def on_result(cell_id: str, outcome: dict) -> None:
-            nonlocal failed
             if outcome.get("ok"):
                 store.mark_done(cell_id, outcome["result"])
             else:
-                failed += 1
                 store.mark_failed(cell_id, outcome.get("error", "unknown error"))
-            bar.update(1)
-            bar.set_postfix(failed=failed)
+            display.finish(cell_id, bool(outcome.get("ok")))
 
-        if jobs:
-            workers, threads = size_workers(len(jobs), workers, threads)
-            if backend == "local":
+        try:
+            if units and backend == "local":
                 from divlab.sweep.backends import run_local
 
-                run_local(jobs, str(run_dir), workers, threads, on_start, on_result)
-            else:
+                run_local(units, str(run_dir), workers, threads, on_start, on_result)
+            elif units:
                 from divlab.sweep.backends import run_ray
 
-                run_ray(jobs, str(run_dir), threads, on_start, on_result, address=ray_address)
-        bar.close()
+                run_ray(units, str(run_dir), threads, on_start, on_result, address=ray_address)
+        finally:
+            display.close()
         counts = store.counts()
     store.close()
     return counts

@@ -33,17 +33,19 @@ class TrainConfig:
     compile: bool = False
     checkpoint_seconds: float = 120.0
     log_every: int = 20
+    eval_every: int = 0  # > 0: a learning-curve point (unseen and seen exact match) every this many steps
+    eval_examples: int = 1000  # examples of each test split scored at each point (the same ones each time)
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):
             object.__setattr__(self, "model", ModelConfig(**self.model))
         object.__setattr__(self, "betas", tuple(self.betas))
-        positive_ints = ("batch_size", "log_every")
+        positive_ints = ("batch_size", "log_every", "eval_examples")
         for name in positive_ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(name, value, "must be an integer >= 1")
-        for name in ("batch_tokens", "max_steps", "seed", "threads"):
+        for name in ("batch_tokens", "max_steps", "seed", "threads", "eval_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(name, value, "must be an integer >= 0")
@@ -76,4 +78,4 @@ class TrainConfig:
         return out
 
     # Fields that may differ between a run and its resumption without changing the result.
-    RESUMABLE_DIFFERENCES = ("checkpoint_seconds", "log_every", "compile")
+    RESUMABLE_DIFFERENCES = ("checkpoint_seconds", "log_every", "compile", "eval_every", "eval_examples")

@@ -1,8 +1,14 @@
 """The training loop: AdamW with warm-up and a linear (or other) schedule, loss on answers only,
-length-bucketed batches, periodic atomic checkpoints and exact resumption.
+length-bucketed batches, learning curves, periodic atomic checkpoints and exact resumption.
+
+One process trains a *group* of M >= 1 models of one shape as one stacked model (divlab.models.stacked):
+`train()` is a group of one; `train_group()` trains cells of a grid that differ only by their data and seed.
+Each member keeps everything a model trained alone has (its seed's initialisation and batch order, its own
+gradient clipping, its own run directory with metrics.jsonl, model/ and summary.json), so a member reaches
+the weights it reaches alone. A member whose loss stops being finite is marked failed; the others go on.
 
 Interrupting (Ctrl-C, SIGTERM) saves a checkpoint at the end of the current step; SIGKILL loses at most
-`checkpoint_seconds` of work. Running the same command again resumes from the last checkpoint (model,
+`checkpoint_seconds` of work. Running the same command again resumes from the last checkpoint (weights,
 optimizer, scheduler, RNG state and the position in the epoch's batch list) and reaches the same weights as
 an uninterrupted run.
 """
@@ -17,29 +23,36 @@ import math
 import shutil
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 import divlab
-from divlab.atomic import atomic_write_json, atomic_write_text
+from divlab.atomic import atomic_write_json
 from divlab.data import read_manifest
 from divlab.device import resolve_device
-from divlab.errors import RunDirError
+from divlab.errors import ConfigError, DivlabError, RunDirError
 from divlab.hf import quiet_transformers
 from divlab.machine import available_cores
-from divlab.models.gpt import build_model, non_embedding_parameters
+from divlab.models.stacked import StackedGPT, export_member
 from divlab.models.tokenizer import CharTokenizer
-from divlab.seeding import stream_entropy
-from divlab.train.batching import collate, epoch_batches, tokenize_split
-from divlab.train.checkpoint import find_checkpoint, load_state, save_checkpoint, save_model_dir
-from divlab.train.config import TrainConfig
 from divlab.rundir import claim_run_dir
+from divlab.seeding import stream_entropy
+from divlab.train.batching import collate_stacked, epoch_batches, tokenize_split
+from divlab.train.checkpoint import find_checkpoint, load_member_weights, load_state, member_dir, save_checkpoint
+from divlab.train.config import TrainConfig
+from divlab.train.curves import MetricsLog, eval_splits, learning_curve_point
 
 RUN_CONFIG = "run_config.json"
+GROUP_CONFIG = "group.json"
 METRICS = "metrics.jsonl"
+
+
+class TrainingFailed(DivlabError):
+    """A run that cannot go on (its loss is no longer finite)."""
 
 
 def autocast_for(device: torch.device, dtype: str):
@@ -103,26 +116,41 @@ class _StopRequest:
 
 @dataclass
 class TrainState:
-    """Where a run stands: everything a checkpoint restores besides the weights, optimizer and RNG."""
+    """Where a group stands: everything a checkpoint restores besides the weights, optimizer and RNG."""
 
     step: int = 0
     epoch: int = 0
     batch_in_epoch: int = 0
-    tokens_seen: int = 0  # real tokens, padding excluded
-    padded_tokens: int = 0
     elapsed: float = 0.0  # seconds of training before this process started
+    # Per member:
+    tokens_seen: list = field(default_factory=list)  # real tokens, padding excluded
+    padded_tokens: list = field(default_factory=list)
+    examples_seen: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  # None, or why the member stopped
 
 
 @dataclass
-class _Run:
+class Member:
+    """One model of a group: its data, run directory and seed."""
+
+    dataset_dir: Path
+    run_dir: Path
+    config: TrainConfig
+    data: object = None  # the tokenized train split
+    run_config: dict = field(default_factory=dict)
+    finished: bool = False
+
+
+@dataclass
+class _Group:
     """The objects one training process works with."""
 
-    config: TrainConfig
-    run_dir: Path
+    config: TrainConfig  # the members' shared settings (member 0's; seeds may differ)
+    members: list[Member]
+    group_dir: Path
     tokenizer: CharTokenizer
-    data: object  # a tokenized split (train.batching)
     device: torch.device
-    model: torch.nn.Module
+    model: StackedGPT
     optimizer: torch.optim.Optimizer
     scheduler: object
     total_steps: int
@@ -131,203 +159,301 @@ class _Run:
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.run_dir / "checkpoint"
+        return self.group_dir / "checkpoint"
+
+    @property
+    def special_ids(self) -> dict:
+        t = self.tokenizer
+        return {"bos": t.bos_id, "eos": t.eos_id, "pad": t.pad_id}
 
     def elapsed(self) -> float:
         return self.state.elapsed + time.perf_counter() - self.started
 
+    def alive(self) -> list[int]:
+        return [i for i, reason in enumerate(self.state.failed) if reason is None]
 
-def _build(config: TrainConfig, tokenizer: CharTokenizer, context: int, device: torch.device, total_steps: int):
-    """Model (seeded from the config), AdamW without decay on biases and norms, and the schedule."""
+
+def _shared_settings(members: list[Member]) -> TrainConfig:
+    """The group's settings: every member's, seeds apart. Anything else differing is refused by name."""
+    first = members[0].config.to_dict()
+    ignored = {"seed", *TrainConfig.RESUMABLE_DIFFERENCES}
+    for member in members[1:]:
+        other = member.config.to_dict()
+        for key in first:
+            if key not in ignored and first[key] != other[key]:
+                name = key if key != "model" else "model." + next(k for k in first["model"] if first["model"][k] != other["model"][k])
+                raise ConfigError("batch", name, f"the models of one batched group differ in {name}: "
+                                  f"{members[0].run_dir.name} and {member.run_dir.name}; only the data and the seed may differ")
+    return members[0].config
+
+
+def _build(config: TrainConfig, members: list[Member], vocab: int, context: int, device: torch.device, total_steps: int):
+    """The stacked model (each member initialised from its own seed), AdamW without decay on biases and norms
+    (fused kernels on CPU and CUDA: one kernel for all parameters), and the schedule."""
     from transformers import get_scheduler
 
-    torch.manual_seed(stream_entropy(config.seed, "init") % (2**63))
-    special = {"bos": tokenizer.bos_id, "eos": tokenizer.eos_id, "pad": tokenizer.pad_id}
-    model = build_model(config.model, tokenizer.vocab_size, context, special)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    model = StackedGPT(config.model, vocab, context, len(members))
+    for i, member in enumerate(members):
+        model.init_member(i, member.config.seed)
+    model.to(device)
+    names = model.hf_names()
+    decay = [p for n, p in names if model.decays(n)]
+    no_decay = [p for n, p in names if not model.decays(n)]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr, betas=config.betas, fused=device.type == "cuda",
+        lr=config.lr, betas=config.betas, fused=device.type in ("cpu", "cuda"),
     )
     warmup = config.warmup_steps if config.warmup_steps >= 0 else int(0.02 * total_steps)
     scheduler = get_scheduler(config.schedule, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
     return model, optimizer, scheduler
 
 
-def _restore(run: _Run) -> bool:
-    """Load the newest checkpoint into the run (weights, optimizer, schedule, RNG, position); False if none."""
-    found = find_checkpoint(run.checkpoint_dir)
+def clip_per_member(parameters, max_norm: float, members: int) -> None:
+    """Each member's gradient clipped by its own global norm, exactly as `clip_grad_norm_` does for a model
+    trained alone (coefficient max_norm / (norm + 1e-6), capped at 1)."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if members == 1:
+        torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+        return
+    squares = torch.stack([g.detach().float().pow(2).flatten(1).sum(1) for g in grads]).sum(0)
+    coefficient = (max_norm / (squares.sqrt() + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(coefficient.view(-1, *[1] * (g.dim() - 1)).to(g.dtype))
+
+
+def _restore(group: _Group) -> bool:
+    """Load the newest checkpoint into the group; False if none."""
+    found = find_checkpoint(group.checkpoint_dir)
     if found is None:
         return False
-    from safetensors.torch import load_file
-
     saved = load_state(found)
-    missing, unexpected = run.model.load_state_dict(load_file(found / "model.safetensors"), strict=False)
-    if unexpected or set(missing) - {"lm_head.weight"}:  # the head is tied to the embeddings
-        raise RunDirError(f"checkpoint {found} does not match the model: missing {missing}, unexpected {unexpected}")
-    run.model.tie_weights()
-    run.optimizer.load_state_dict(saved["optimizer"])
-    run.scheduler.load_state_dict(saved["scheduler"])
+    if len(saved["state"]["failed"]) != len(group.members):
+        raise RunDirError(f"checkpoint {found} holds {len(saved['state']['failed'])} models, this group {len(group.members)}")
+    for i in range(len(group.members)):
+        load_member_weights(group.model, i, member_dir(found, i, len(group.members)))
+    group.optimizer.load_state_dict(saved["optimizer"])
+    group.scheduler.load_state_dict(saved["scheduler"])
     torch.set_rng_state(saved["rng_cpu"])
     if saved.get("rng_cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(saved["rng_cuda"])
-    run.state = TrainState(**{k: saved[k] for k in TrainState.__dataclass_fields__})
+    group.state = TrainState(**saved["state"])
     return True
 
 
-def _save(run: _Run, reason: str) -> None:
+def _save(group: _Group, reason: str) -> None:
     state = {
-        "optimizer": run.optimizer.state_dict(),
-        "scheduler": run.scheduler.state_dict(),
+        "optimizer": group.optimizer.state_dict(),
+        "scheduler": group.scheduler.state_dict(),
         "rng_cpu": torch.get_rng_state(),
-        "rng_cuda": torch.cuda.get_rng_state_all() if run.device.type == "cuda" else None,
-        **dataclasses.asdict(run.state), "elapsed": run.elapsed(), "reason": reason,
+        "rng_cuda": torch.cuda.get_rng_state_all() if group.device.type == "cuda" else None,
+        "state": {**dataclasses.asdict(group.state), "elapsed": group.elapsed()},
+        "reason": reason,
     }
-    save_checkpoint(run.checkpoint_dir, run.model, run.tokenizer, state)
+    save_checkpoint(group.checkpoint_dir, group.model, group.tokenizer, group.special_ids, state)
 
 
-def _step(run: _Run, forward, autocast, batch) -> torch.Tensor:
-    """One optimizer step on one batch (indices into the split); returns the loss (not synchronized)."""
-    input_ids, labels = collate(run.data, batch, run.tokenizer.pad_id)
-    input_ids, labels = input_ids.to(run.device, non_blocking=True), labels.to(run.device, non_blocking=True)
+def _step(group: _Group, forward, autocast, batches: list[np.ndarray]) -> torch.Tensor:
+    """One optimizer step, each member on its own batch; returns the per-member losses (not synchronized)."""
+    members = group.members
+    input_ids, labels = collate_stacked([m.data for m in members], batches, group.tokenizer.pad_id)
+    input_ids, labels = input_ids.to(group.device, non_blocking=True), labels.to(group.device, non_blocking=True)
     with autocast():
-        loss = forward(input_ids=input_ids, labels=labels).loss
-    loss.backward()
-    if run.config.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
-    run.optimizer.step()
-    run.scheduler.step()
-    run.optimizer.zero_grad(set_to_none=True)
-    state = run.state
+        losses = forward(input_ids, labels)
+    losses.sum().backward()  # members share no weight: each gets the gradient of its own mean loss
+    if group.config.grad_clip > 0:
+        clip_per_member(list(group.model.parameters()), group.config.grad_clip, len(members))
+    group.optimizer.step()
+    group.scheduler.step()
+    group.optimizer.zero_grad(set_to_none=True)
+    state = group.state
     state.step += 1
     state.batch_in_epoch += 1
-    state.tokens_seen += int(run.data.lengths[batch].sum())
-    state.padded_tokens += int(input_ids.numel())
-    return loss
+    width = input_ids.shape[-1]
+    for i, (member, batch) in enumerate(zip(members, batches)):
+        state.tokens_seen[i] += int(member.data.lengths[batch].sum())
+        state.padded_tokens[i] += len(batch) * width
+        state.examples_seen[i] += len(batch)
+    return losses
 
 
-class _MetricsLog:
-    """metrics.jsonl: one row every `log_every` steps. On resume, rows past the checkpoint's step (written
-    after it, then lost to the interruption) are dropped, so each step appears once."""
+def _finish(group: _Group, batches_per_epoch: int, final_losses: list[float], threads: int) -> list[dict]:
+    """Each surviving member's model directory and summary.json (written last: a run is finished when it
+    exists); the group's checkpoint is removed once every member is written."""
+    state, total_elapsed = group.state, group.elapsed()
+    outcomes = []
+    for i, member in enumerate(group.members):
+        if state.failed[i] is not None:
+            atomic_write_json(member.run_dir / "failed.json", {"error": state.failed[i], "step": state.step})
+            outcomes.append({"ok": False, "error": state.failed[i]})
+            continue
+        model_dir = member.run_dir / "model"
+        shutil.rmtree(model_dir, ignore_errors=True)
+        export_member(group.model, i, model_dir, group.special_ids)
+        group.tokenizer.save(model_dir)
+        summary = {
+            "steps": state.step,
+            "epochs": state.step / batches_per_epoch,
+            "examples_seen": state.examples_seen[i],
+            "tokens_seen": state.tokens_seen[i],
+            "padding_fraction": 1 - state.tokens_seen[i] / max(state.padded_tokens[i], 1),
+            "final_loss": final_losses[i],
+            "elapsed_s": total_elapsed,
+            "tokens_per_s": state.tokens_seen[i] / max(total_elapsed, 1e-9),
+            "group_size": len(group.members),
+            "parameters": sum(p[i].numel() for p in group.model.parameters()),
+            "non_embedding_parameters": sum(p[i].numel() for n, p in group.model.hf_names() if ".h." in n),
+            "context": group.model.n_positions,
+            "threads": threads,
+            "device": str(group.device),
+        }
+        atomic_write_json(member.run_dir / "summary.json", summary, sort_keys=False)
+        outcomes.append({"ok": True, "summary": summary})
+    shutil.rmtree(group.checkpoint_dir, ignore_errors=True)
+    return outcomes
 
-    def __init__(self, path: Path, resume_step: int):
-        if path.is_file():
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
-                    if line.endswith("\n") and json.loads(line)["step"] <= resume_step]
-            atomic_write_text(path, "".join(kept))
-        self.handle = open(path, "a", encoding="utf-8")
-        self.window_tokens, self.window_start = 0, time.perf_counter()
 
-    def count(self, tokens: int) -> None:
-        self.window_tokens += tokens
-
-    def write(self, run: _Run, loss: float) -> float:
-        now = time.perf_counter()
-        rate = self.window_tokens / max(now - self.window_start, 1e-9)
-        self.window_tokens, self.window_start = 0, now
-        state = run.state
-        record = {"step": state.step, "epoch": state.epoch, "loss": loss, "lr": run.scheduler.get_last_lr()[0],
-                  "tokens_per_s": rate, "tokens_seen": state.tokens_seen, "elapsed_s": run.elapsed()}
-        self.handle.write(json.dumps(record) + "\n")
-        self.handle.flush()
-        return rate
-
-    def close(self) -> None:
-        self.handle.close()
+def _check_finite(group: _Group, losses: list[float]) -> None:
+    for i in group.alive():
+        if not math.isfinite(losses[i]):
+            group.state.failed[i] = f"the loss became {losses[i]} at step {group.state.step}"
 
 
-def _finish(run: _Run, batches_per_epoch: int, final_loss: float, threads: int) -> dict:
-    """The final model directory and summary.json (written last: a run is finished when it exists)."""
-    save_model_dir(run.model, run.tokenizer, run.run_dir / "model")
-    state, total_elapsed = run.state, run.elapsed()
-    summary = {
-        "steps": state.step,
-        "epochs": state.step / batches_per_epoch,
-        "tokens_seen": state.tokens_seen,
-        "padding_fraction": 1 - state.tokens_seen / max(state.padded_tokens, 1),
-        "final_loss": final_loss,
-        "elapsed_s": total_elapsed,
-        "tokens_per_s": state.tokens_seen / max(total_elapsed, 1e-9),
-        "parameters": sum(p.numel() for p in run.model.parameters()),
-        "non_embedding_parameters": non_embedding_parameters(run.model),
-        "context": run.model.config.n_positions,
-        "threads": threads,
-        "device": str(run.device),
-    }
-    atomic_write_json(run.run_dir / "summary.json", summary, sort_keys=False)
-    shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
-    return summary
+def _group_dir(members: list[Member], group_dir) -> Path:
+    if len(members) == 1:
+        return members[0].run_dir
+    if group_dir is None:
+        raise ConfigError("group_dir", None, "a group of several models needs a directory for its checkpoints")
+    return Path(group_dir)
 
 
 def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, stop_after_steps: int = 0) -> dict:
-    """Train (or resume) a model; returns a summary. `stop_after_steps` (tests) interrupts like SIGTERM."""
+    """Train (or resume) one model; returns its summary. `stop_after_steps` (tests) interrupts like SIGTERM."""
+    outcome = train_group([(dataset_dir, run_dir, config)], progress=progress, stop_after_steps=stop_after_steps)[0]
+    if not outcome["ok"]:
+        raise TrainingFailed(f"training {run_dir} failed: {outcome['error']}")
+    return outcome["summary"]
+
+
+def train_group(runs, group_dir=None, *, progress: bool = True, stop_after_steps: int = 0) -> list[dict]:
+    """Train (or resume) several models of one shape together: `runs` is [(dataset_dir, run_dir, config)],
+    the configs equal but for their seeds. Returns, per run, {"ok": True, "summary": ...} or
+    {"ok": False, "error": why}. `group_dir` holds the group's checkpoint (a single run keeps it in its run dir)."""
     quiet_transformers()
-    dataset_dir, run_dir = Path(dataset_dir), Path(run_dir)
-    identity = dataset_identity(dataset_dir)
-    tokenizer = CharTokenizer(identity["alphabet"])
+    members = [Member(Path(d), Path(r), c) for d, r, c in runs]
+    if not members:
+        raise ConfigError("runs", runs, "a group needs at least one run")
+    config = _shared_settings(members)
+    group_dir = _group_dir(members, group_dir)
+    identities = [dataset_identity(m.dataset_dir) for m in members]
+    if len({i["alphabet"] for i in identities}) > 1:
+        raise ConfigError("batch", [i["alphabet"] for i in identities], "the datasets of one group must share an alphabet")
+    tokenizer = CharTokenizer(identities[0]["alphabet"])
     threads = set_threads(config.threads)
     device = torch.device(resolve_device(config.device))
 
-    data = tokenize_split(dataset_dir, "train", tokenizer)
-    longest = int(data.lengths.max())
-    context = config.model.n_positions or int(math.ceil(longest / 8) * 8)
-    if context < longest:
-        raise RunDirError(f"n_positions={context} is shorter than the longest training example ({longest} tokens)")
-
-    run_config = {"divlab_version": divlab.__version__, "train": config.to_dict(), "context": context,
-                  "dataset": identity}
-    resuming = prepare_run_dir(run_dir, run_config)
-    if (run_dir / "model" / "config.json").is_file() and (run_dir / "summary.json").is_file():
-        return json.loads((run_dir / "summary.json").read_text())
-
-    batches_per_epoch = len(epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, 0))
+    contexts = []
+    for member in members:
+        member.data = tokenize_split(member.dataset_dir, "train", tokenizer)
+        longest = int(member.data.lengths.max())
+        context = config.model.n_positions or int(math.ceil(longest / 8) * 8)
+        if context < longest:
+            raise RunDirError(f"n_positions={context} is shorter than the longest training example ({longest} tokens)")
+        contexts.append(context)
+    context = max(contexts)
+    counts = [len(epoch_batches(m.data, config.batch_size, config.batch_tokens, m.config.seed, 0)) for m in members]
+    if len(set(counts)) > 1:
+        raise ConfigError("batch", counts, "the models of one batched group must take the same number of steps per "
+                          "epoch (equal training set sizes and batch size)")
+    batches_per_epoch = counts[0]
     total_steps = config.max_steps or max(1, int(round(config.epochs * batches_per_epoch)))
-    model, optimizer, scheduler = _build(config, tokenizer, context, device, total_steps)
-    run = _Run(config, run_dir, tokenizer, data, device, model, optimizer, scheduler, total_steps, TrainState())
-    restored = resuming and _restore(run)
-    model.to(device)
-    if restored:  # optimizer state must follow the parameters' device
-        optimizer.load_state_dict(optimizer.state_dict())
+    if config.eval_every > total_steps:
+        raise ConfigError("eval_every", config.eval_every, f"is larger than the run ({total_steps} steps)")
+
+    # Nothing is written before here: bad input leaves no trace.
+    for member, identity in zip(members, identities):
+        member.run_config = {"divlab_version": divlab.__version__, "train": member.config.to_dict(),
+                             "context": contexts[members.index(member)], "dataset": identity}
+        prepare_run_dir(member.run_dir, member.run_config)
+        (member.run_dir / "failed.json").unlink(missing_ok=True)  # an earlier attempt's failure, tried again now
+        member.finished = (member.run_dir / "model" / "config.json").is_file() and (member.run_dir / "summary.json").is_file()
+    if all(m.finished for m in members):
+        return [{"ok": True, "summary": json.loads((m.run_dir / "summary.json").read_text())} for m in members]
+    if any(m.finished for m in members):
+        raise RunDirError(f"some runs of group {group_dir} are finished and some not: train the others as their own group")
+    if len(members) > 1:
+        claim_run_dir(group_dir, GROUP_CONFIG, {"divlab_version": divlab.__version__,
+                                                "members": [str(m.run_dir.resolve()) for m in members],
+                                                "train": [m.run_config for m in members]}, "group")
+
+    model, optimizer, scheduler = _build(config, members, tokenizer.vocab_size, context, device, total_steps)
+    blank = TrainState(tokens_seen=[0] * len(members), padded_tokens=[0] * len(members),
+                       examples_seen=[0] * len(members), failed=[None] * len(members))
+    group = _Group(config, members, group_dir, tokenizer, device, model, optimizer, scheduler, total_steps, blank)
+    if _restore(group):
+        optimizer.load_state_dict(optimizer.state_dict())  # optimizer state follows the parameters' device
+    torch.manual_seed(stream_entropy(config.seed, "dropout") % (2**63))  # dropout, when p > 0
     forward = torch.compile(model) if config.compile else model
     autocast = autocast_for(device, config.dtype)
+    evaluation = eval_splits([m.dataset_dir for m in members], tokenizer, config.eval_examples) if config.eval_every else None
+    return _loop(group, forward, autocast, batches_per_epoch, threads, evaluation, progress, stop_after_steps)
 
-    state = run.state
-    metrics = _MetricsLog(run_dir / METRICS, state.step)
-    run.started = last_save = time.perf_counter()
-    loss_value = float("nan")
-    model.train()
-    bar = tqdm(total=total_steps, initial=state.step, desc=f"train {run_dir.name}", unit="step", disable=not progress,
+
+def _loop(group: _Group, forward, autocast, batches_per_epoch, threads, evaluation, progress, stop_after_steps):
+    config, state, members, total_steps = group.config, group.state, group.members, group.total_steps
+    logs = [MetricsLog(m.run_dir, state.step, total_steps) for m in members]
+    group.started = last_save = time.perf_counter()
+    losses = [float("nan")] * len(members)
+    group.model.train()
+    label = members[0].run_dir.name if len(members) == 1 else f"{group.group_dir.name} ({len(members)} models)"
+    bar = tqdm(total=total_steps, initial=state.step, desc=f"train {label}", unit="step", disable=not progress,
                dynamic_ncols=True)
     interrupted = None
+
+    def epoch_plans(epoch):
+        return [epoch_batches(m.data, config.batch_size, config.batch_tokens, m.config.seed, epoch) for m in members]
+
     with _StopRequest() as stop:
-        batches = epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, state.epoch)
-        while state.step < total_steps:
-            if state.batch_in_epoch >= len(batches):
+        plans = epoch_plans(state.epoch)
+        window_start, window_tokens = time.perf_counter(), 0
+        while state.step < total_steps and group.alive():
+            if state.batch_in_epoch >= batches_per_epoch:
                 state.epoch, state.batch_in_epoch = state.epoch + 1, 0
-                batches = epoch_batches(data, config.batch_size, config.batch_tokens, config.seed, state.epoch)
-            tokens_before = state.tokens_seen
-            loss = _step(run, forward, autocast, batches[state.batch_in_epoch])
-            metrics.count(state.tokens_seen - tokens_before)
+                plans = epoch_plans(state.epoch)
+            before = sum(state.tokens_seen)
+            step_losses = _step(group, forward, autocast, [plan[state.batch_in_epoch] for plan in plans])
+            window_tokens += sum(state.tokens_seen) - before
             bar.update(1)
-            if state.step % config.log_every == 0 or state.step == total_steps:
-                loss_value = float(loss.detach())
-                rate = metrics.write(run, loss_value)
-                bar.set_postfix(loss=f"{loss_value:.4f}", tok_s=f"{rate:,.0f}")
+            last = state.step == total_steps
+            rows: dict[int, dict] = {}
+            if state.step % config.log_every == 0 or last:
+                losses = [float(v) for v in step_losses.detach().float().cpu().tolist()]
+                _check_finite(group, losses)
+                now = time.perf_counter()
+                rate, window_start, window_tokens = window_tokens / max(now - window_start, 1e-9), now, 0
+                lr = group.scheduler.get_last_lr()[0]
+                rows = {i: {"loss": losses[i], "lr": lr, "tokens_per_s": rate / len(members)} for i in group.alive()}
+                bar.set_postfix(loss=f"{np.nanmean(losses):.4f}", tok_s=f"{rate:,.0f}")
+            if evaluation is not None and (state.step % config.eval_every == 0 or last):
+                for i, point in learning_curve_point(group.model, evaluation, group.tokenizer.pad_id, group.alive()).items():
+                    rows.setdefault(i, {}).update(point)
+                group.model.train()
+            for i, row in rows.items():
+                logs[i].write(group, i, row)
             if stop_after_steps and stop_after_steps <= state.step < total_steps:
                 stop.signal = signal.SIGTERM
             if stop.signal is not None:
-                _save(run, "interrupted")
+                _save(group, "interrupted")
                 interrupted = stop.signal
                 break
             if time.perf_counter() - last_save >= config.checkpoint_seconds and state.step < total_steps:
-                _save(run, "periodic")
+                _save(group, "periodic")
                 last_save = time.perf_counter()
     bar.close()
-    metrics.close()
+    for log in logs:
+        log.close()
     if interrupted is not None:
         raise KeyboardInterrupt(f"training interrupted at step {state.step}/{total_steps}; run the same command to resume")
-    return _finish(run, batches_per_epoch, loss_value, threads)
+    return _finish(group, batches_per_epoch, losses, threads)
 
 
 def load_trained(run_or_model_dir) -> tuple:

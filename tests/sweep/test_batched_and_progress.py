@@ -30,7 +30,9 @@ def test_batched_sweep_scores_like_the_cell_by_cell_sweep(tmp_path):
         assert b["train"]["steps"] == a["train"]["steps"]
         assert abs(b["train"]["final_loss"] - a["train"]["final_loss"]) < 1e-3
         assert len(b["curve"]) == len(a["curve"]) > 1
-    assert write_report(tmp_path / "batched").is_file()
+    page = write_report(tmp_path / "batched")
+    curves = list(page.parent.glob("*-curves.png"))
+    assert len(curves) == 1 and curves[0].name in page.read_text()  # accuracy against examples seen, every cell
 
 
 def test_batched_sweep_of_unlike_cells_is_refused_before_anything_runs(tmp_path):

@@ -61,7 +61,10 @@ def _done_cells(run):
     if not (run / "results.sqlite").exists():
         return {}
     with sqlite3.connect(run / "results.sqlite") as db:
-        return {cid: (fin, res) for cid, fin, res in db.execute("SELECT cell_id, finished_at, result FROM cells WHERE status='done'")}
+        try:
+            return {cid: (fin, res) for cid, fin, res in db.execute("SELECT cell_id, finished_at, result FROM cells WHERE status='done'")}
+        except sqlite3.OperationalError:  # polled while the sweep is still creating its store
+            return {}
 
 
 def test_sigkill_mid_sweep_loses_nothing_and_runs_nothing_twice(tmp_path):
@@ -172,7 +175,7 @@ def test_local_ray_cluster_binds_loopback_only(tmp_path):
 
     cell = load_experiment("e1", "smoke").cells()[0]
     seen, outcomes = [], []
-    run_ray([(cell.cell_id, cell.config)], str(tmp_path), 1,
+    run_ray([[(cell.cell_id, cell.config)]], str(tmp_path), 1,
             on_start=lambda _: seen.extend(node["NodeManagerAddress"] for node in ray.nodes()),
             on_result=lambda _, outcome: outcomes.append(outcome))
     assert seen == ["127.0.0.1"]

@@ -9,6 +9,7 @@ import numpy as np
 from divlab.experiments.base import INSTRUCTIONS_AXIS as I_AXIS
 from divlab.report.common import (Section, accuracy_axes, diversity_of, fmt, group, mean_sd, metric, plt, reference,
                                   save_figure)
+from divlab.report.curves import learning_curves_figure
 from divlab.report.threshold import fit_threshold
 
 
@@ -57,7 +58,7 @@ def e1(rows, figure_path) -> Section:
                 else "not estimable (accuracy never crosses 0.5)")
     note = (f"Estimated threshold I* (logistic fit of unseen-rule accuracy vs log I, 95 % bootstrap interval): "
             f"{estimate}. The paper reports no generalization below ~{low:,} instructions and always above {high:,}.")
-    extra = _accuracy_vs_diversity(rows, figure_path)
+    extra = _accuracy_vs_diversity(rows, figure_path) + learning_curves_figure(rows, figure_path)
     return Section(["I", "examples per instruction", "unseen-rule accuracy", "seen-rule accuracy", "seeds"], table,
                    notes=[note], cells=cells_table(rows), threshold=fit, extra_figures=extra)
 
@@ -116,20 +117,23 @@ def _lines(rows, figure_path, line_axis, x_axis, panels, x_log=True, x_label="",
 def e2(rows, figure_path) -> Section:
     panels = [("has-op", "unseen", "has_op_accuracy"), ("no-op", "unseen", "no_op_accuracy"), ("mean", "unseen", "accuracy")]
     table = _lines(rows, figure_path, "dataset.noop_fraction", I_AXIS, panels, x_label="instructions I", legend_title="no-op share")
-    return Section(["no-op share", "I", "has-op", "no-op", "mean", "seeds"], table, cells=cells_table(rows))
+    return Section(["no-op share", "I", "has-op", "no-op", "mean", "seeds"], table, cells=cells_table(rows),
+                   extra_figures=learning_curves_figure(rows, figure_path))
 
 
 def e3(rows, figure_path) -> Section:
     panels = [("accuracy vs distribution shape", "unseen", "accuracy")]
     table = _lines(rows, figure_path, I_AXIS, "shape", panels, x_log=False,
                    x_label="shape α (Uniform, then more peaked to the right)", legend_title="instructions I")
-    return Section(["I", "shape", "unseen accuracy", "seeds"], table, cells=cells_table(rows))
+    return Section(["I", "shape", "unseen accuracy", "seeds"], table, cells=cells_table(rows),
+                   extra_figures=learning_curves_figure(rows, figure_path))
 
 
 def e4(rows, figure_path) -> Section:
     panels = [("trained on constrained families, tested on free rules", "unseen", "accuracy")]
     table = _lines(rows, figure_path, "constraint", I_AXIS, panels, x_label="instructions I", legend_title="family, k range")
-    return Section(["family, k range", "I", "unseen (free-rule) accuracy", "seeds"], table, cells=cells_table(rows))
+    return Section(["family, k range", "I", "unseen (free-rule) accuracy", "seeds"], table, cells=cells_table(rows),
+                   extra_figures=learning_curves_figure(rows, figure_path))
 
 
 def e5(rows, figure_path) -> Section:
@@ -155,4 +159,5 @@ def e5(rows, figure_path) -> Section:
     accuracy_axes(ax, "instructions I", "accuracy on unseen rules, 1-20 occurrences")
     ax.legend(fontsize=8)
     save_figure(fig, figure_path)
-    return Section(["train occurrences"] + [f"I = {c}" for c in counts], table, cells=cells_table(rows))
+    return Section(["train occurrences"] + [f"I = {c}" for c in counts], table, cells=cells_table(rows),
+                   extra_figures=learning_curves_figure(rows, figure_path))

@@ -15,8 +15,8 @@ and the share of the fp32 matmul peak measured in the same run.
 Part 2 (two processes, one thread each, side by side): the current recipe (E1 cpu preset) trained with
 divlab until its schedule ends, scored every 50 steps; beside it, for the same wall time, the earlier recipe
 (studies/sample-efficiency/before-issue-12.toml) on the earlier path. The earlier recipe does not reach 0.9
-within that time, so its examples-to-0.9 is read from the learning curves of its full-length runs in the
-committed study database (studies/sample-efficiency/runs/...), and converted to wall time with the earlier
+within that time, so its examples-to-0.9 is read from the learning curve of its full-length run in the
+committed study database (studies/sample-efficiency/results/round1, the "baseline" cell), and converted to wall time with the earlier
 path's examples/s measured in part 1. The printout says which figures are measured now and which are read.
 """
 
@@ -49,7 +49,8 @@ from divlab.train.batching import IGNORE, epoch_batches, tokenize_split  # noqa:
 from divlab.train.curves import examples_to, learning_curve  # noqa: E402
 
 BEFORE = HERE.parent / "studies" / "sample-efficiency" / "before-issue-12.toml"
-BEFORE_RUNS = HERE.parent / "studies" / "sample-efficiency" / "runs" / "before-issue-12" / "results.sqlite"
+BEFORE_RUNS = HERE.parent / "studies" / "sample-efficiency" / "results" / "round1" / "results.sqlite"
+BEFORE_POINT = {"variant": "baseline"}  # round 1 ran the earlier recipe unchanged as its baseline
 LEVEL = 0.9
 
 
@@ -81,7 +82,7 @@ def _old_collate(split, indices, pad_id):
 
 
 def old_path(dataset_dir: Path, config: TrainConfig, *, max_steps: int = 0, seconds: float = 0.0,
-             eval_every: int = 0, warmup: bool = True) -> dict:
+             eval_every: int = 0, skip_first_step: bool = True) -> dict:
     """GPT2LMHeadModel + the earlier loop (AdamW without fused kernels on CPU, clip_grad_norm_, the
     scheduler): tokens/s, and with `eval_every` a learning curve [examples, unseen accuracy, seconds]."""
     from transformers import get_scheduler
@@ -103,14 +104,14 @@ def old_path(dataset_dir: Path, config: TrainConfig, *, max_steps: int = 0, seco
                                    {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=config.betas)
     batches_per_epoch = len(epoch_batches(data, config.batch_size, 0, config.seed, 0))
     total = config.max_steps or int(round(config.epochs * batches_per_epoch))
-    scheduler = get_scheduler(config.schedule, optimizer, num_warmup_steps=int(0.02 * total), num_training_steps=total)
+    scheduler = get_scheduler(config.schedule, optimizer, num_warmup_steps=int(config.warmup_ratio * total), num_training_steps=total)
     model.train()
     step, epoch, tokens, examples, timed_examples, curve = 0, 0, 0, 0, 0, []
     plan = epoch_batches(data, config.batch_size, 0, config.seed, 0)
     started = None
     while step < total and (not max_steps or step < max_steps):
-        if (step == 1 and warmup) or (started is None and not warmup):
-            started, tokens, timed_examples = time.perf_counter(), 0, 0  # with warmup, the first step is not timed
+        if (step == 1 and skip_first_step) or (started is None and not skip_first_step):
+            started, tokens, timed_examples = time.perf_counter(), 0, 0  # the first step (allocation) is not timed
         if step and step % batches_per_epoch == 0:
             epoch += 1
             plan = epoch_batches(data, config.batch_size, 0, config.seed, epoch)
@@ -139,7 +140,7 @@ def old_path(dataset_dir: Path, config: TrainConfig, *, max_steps: int = 0, seco
 
 def _old_path_worker(args):
     dataset_dir, config, seconds = args
-    return old_path(Path(dataset_dir), config, seconds=seconds, eval_every=50, warmup=False)
+    return old_path(Path(dataset_dir), config, seconds=seconds, eval_every=50, skip_first_step=False)
 
 
 def _new_recipe_worker(args):
@@ -177,10 +178,11 @@ def before_recipe_examples_to_level() -> tuple[list, str]:
     if not BEFORE_RUNS.is_file():
         return [], f"(no study database at {BEFORE_RUNS})"
     with sqlite3.connect(BEFORE_RUNS) as db:
-        rows = [json.loads(r) for (r,) in db.execute("select result from cells where status = 'done'")]
+        rows = [json.loads(r) for p, r in db.execute("select point, result from cells where status = 'done'")
+                if json.loads(p) == BEFORE_POINT]
     reached = [examples_to(r["curve"], LEVEL) for r in rows]
     final = [r["unseen"]["accuracy"] for r in rows]
-    return reached, (f"{len(rows)} full-length runs of the earlier recipe (seeds), final unseen accuracy "
+    return reached, (f"{len(rows)} full-length run(s) of the earlier recipe, final unseen accuracy "
                      f"{', '.join(f'{a:.3f}' for a in final)}")
 
 

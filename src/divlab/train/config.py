@@ -19,7 +19,8 @@ class TrainConfig:
     batch_size: int = 64
     batch_tokens: int = 0
     lr: float = 1e-3
-    warmup_steps: int = -1  # -1: 2 % of the steps
+    warmup_steps: int = -1  # -1: warmup_ratio of the steps
+    warmup_ratio: float = 0.02
     schedule: str = "linear"
     epochs: float = 1.0
     max_steps: int = 0  # > 0 overrides epochs
@@ -54,7 +55,9 @@ class TrainConfig:
         if not (isinstance(self.epochs, (int, float)) and self.epochs > 0):
             raise ConfigError("epochs", self.epochs, "must be > 0")
         if self.warmup_steps < -1:
-            raise ConfigError("warmup_steps", self.warmup_steps, "must be >= 0 (or -1 for 2 % of the steps)")
+            raise ConfigError("warmup_steps", self.warmup_steps, "must be >= 0 (or -1 for warmup_ratio of the steps)")
+        if not (isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio < 1):
+            raise ConfigError("warmup_ratio", self.warmup_ratio, "must be in [0, 1)")
         if self.schedule not in SCHEDULES:
             raise ConfigError("schedule", self.schedule, f"unknown schedule; known: {', '.join(SCHEDULES)}")
         if self.device not in ("auto", "cpu", "cuda"):

@@ -203,7 +203,7 @@ def _build(config: TrainConfig, members: list[Member], vocab: int, context: int,
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.lr, betas=config.betas, fused=device.type in ("cpu", "cuda"),
     )
-    warmup = config.warmup_steps if config.warmup_steps >= 0 else int(0.02 * total_steps)
+    warmup = config.warmup_steps if config.warmup_steps >= 0 else int(config.warmup_ratio * total_steps)
     scheduler = get_scheduler(config.schedule, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
     return model, optimizer, scheduler
 

@@ -67,3 +67,31 @@ def test_progress_shows_running_cells_and_the_sweeps_eta_as_log_lines(tmp_path, 
     assert running, lines
     assert any("cells done" in line and "sweep eta" in line and "loss" in line for line in running), running
     assert sum("done: num_train_rules=" in line for line in lines) == 3
+
+
+def test_progress_in_a_terminal_draws_a_bar_per_running_cell(tmp_path):
+    import io
+
+    from divlab.sweep.progress import SweepProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    cell = tmp_path / "cells" / "abc"
+    cell.mkdir(parents=True)
+    (cell / "progress.json").write_text(json.dumps({"step": 300, "total_steps": 1200, "loss": 0.25, "elapsed_s": 60.0,
+                                                     "eta_s": 180.0}))
+    screen = Terminal()
+    display = SweepProgress(tmp_path, "e1/cpu", total=4, done=1, labels={"abc": "I=2048", "def": "I=4"}, workers=2,
+                            enabled=True, interval=3600, stream=screen)
+    display.start("abc")
+    display.start("def")  # started, no progress written yet
+    running, eta = display.snapshot()
+    # The running cells end in 180 s; the one queued cell then takes a whole cell's 240 s.
+    assert eta == 180.0 + 240.0
+    display.refresh()
+    display.finish("def", ok=False)
+    display.close()
+    text = screen.getvalue()
+    assert "I=2048" in text and "300/1200" in text and "loss 0.2500" in text and "sweep eta 7m00s" in text

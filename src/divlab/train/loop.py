@@ -389,9 +389,9 @@ def train_group(runs, group_dir=None, *, progress: bool = True, stop_after_steps
     blank = TrainState(tokens_seen=[0] * len(members), padded_tokens=[0] * len(members),
                        examples_seen=[0] * len(members), failed=[None] * len(members))
     group = _Group(config, members, group_dir, tokenizer, device, model, optimizer, scheduler, total_steps, blank)
+    torch.manual_seed(stream_entropy(config.seed, "dropout") % (2**63))  # dropout, when p > 0; a resume restores it
     if _restore(group):
         optimizer.load_state_dict(optimizer.state_dict())  # optimizer state follows the parameters' device
-    torch.manual_seed(stream_entropy(config.seed, "dropout") % (2**63))  # dropout, when p > 0
     forward = torch.compile(model) if config.compile else model
     autocast = autocast_for(device, config.dtype)
     evaluation = eval_splits([m.dataset_dir for m in members], tokenizer, config.eval_examples) if config.eval_every else None

@@ -372,7 +372,7 @@ def train_group(runs, group_dir=None, *, progress: bool = True, stop_after_steps
     # Nothing is written before here: bad input leaves no trace.
     for member, identity in zip(members, identities):
         member.run_config = {"divlab_version": divlab.__version__, "train": member.config.to_dict(),
-                             "context": contexts[members.index(member)], "dataset": identity}
+                             "context": context, "dataset": identity}  # the group's: its longest member's
         prepare_run_dir(member.run_dir, member.run_config)
         (member.run_dir / "failed.json").unlink(missing_ok=True)  # an earlier attempt's failure, tried again now
         member.finished = (member.run_dir / "model" / "config.json").is_file() and (member.run_dir / "summary.json").is_file()

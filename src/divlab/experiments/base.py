@@ -57,6 +57,11 @@ class Cell:
         return config_hash(self.config)
 
 
+def point_label(point: dict) -> str:
+    """A grid point as people read it: "num_train_rules=2048, variant=init 0.06" (field names without section)."""
+    return ", ".join(f"{axis.split('.')[-1]}={value}" for axis, value in point.items()) or "base"
+
+
 def config_hash(config: dict) -> str:
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

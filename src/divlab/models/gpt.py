@@ -80,7 +80,3 @@ def build_model(config: ModelConfig, vocab_size: int, n_positions: int, special_
     )
     hf_config._attn_implementation = "sdpa"
     return GPT2LMHeadModel(hf_config)
-
-
-def non_embedding_parameters(model) -> int:
-    return sum(p.numel() for name, p in model.named_parameters() if ".h." in f".{name}")

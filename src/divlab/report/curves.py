@@ -8,13 +8,14 @@ import json
 
 import numpy as np
 
+from divlab.experiments.base import point_label
 from divlab.report.common import Section, Verdict, accuracy_axes, fmt, group, mean_sd, not_enough, plt, save_figure
 
 STUDY_LEVEL = 0.9
 
 
-def point_label(row) -> str:
-    return ", ".join(f"{axis.split('.')[-1]}={value}" for axis, value in row["point"].items()) or "base"
+def _label(row) -> str:
+    return point_label(row["point"])
 
 
 def learning_curves_figure(rows, figure_path, suffix: str = "-curves") -> list[tuple[str, str]]:
@@ -23,14 +24,16 @@ def learning_curves_figure(rows, figure_path, suffix: str = "-curves") -> list[t
     if not curves:
         return []
     pyplot = plt()
-    points = list(dict.fromkeys(point_label(r) for r in curves))
+    points = list(dict.fromkeys(_label(r) for r in curves))
     colours = pyplot.get_cmap("viridis")(np.linspace(0, 0.9, len(points)))
     fig, ax = pyplot.subplots(figsize=(7.5, 4.5))
+    labelled = set()  # one legend entry per grid point, however many seeds it has
     for row in curves:
-        colour = colours[points.index(point_label(row))]
+        label = _label(row)
+        colour = colours[points.index(label)]
         curve = np.array(row["result"]["curve"], dtype=float)
-        first = row is next(r for r in curves if point_label(r) == point_label(row))
-        ax.plot(curve[:, 0], curve[:, 1], color=colour, label=point_label(row) if first else None)
+        ax.plot(curve[:, 0], curve[:, 1], color=colour, label=None if label in labelled else label)
+        labelled.add(label)
         ax.plot(curve[:, 0], curve[:, 2], color=colour, linestyle="--", linewidth=0.8)
     accuracy_axes(ax, "training examples seen", "exact-match accuracy")
     ax.set_xscale("linear")
@@ -52,7 +55,7 @@ def study(rows, figure_path) -> Section:
     table = []
     for _, members in group(rows, *rows[0]["point"]).items() if rows else []:
         reached = [examples_to(r) for r in members if examples_to(r) is not None]
-        table.append([point_label(members[0]), fmt(*mean_sd([r["result"]["unseen"]["accuracy"] for r in members])),
+        table.append([_label(members[0]), fmt(*mean_sd([r["result"]["unseen"]["accuracy"] for r in members])),
                       fmt(*mean_sd([r["result"]["seen"]["accuracy"] for r in members])),
                       f"{np.mean(reached):,.0f}" if reached else "not reached", f"{len(reached)}/{len(members)}",
                       f"{np.mean([r['result']['train'].get('examples_seen', 0) for r in members]):,.0f}",
@@ -66,7 +69,7 @@ def study(rows, figure_path) -> Section:
     ax.set_xlabel(f"training examples to {STUDY_LEVEL} unseen-rule exact match (grey: not reached)")
     save_figure(fig, figure_path)
     notes = [f"Settings sorted by the examples they needed to reach {STUDY_LEVEL} unseen-rule exact match (first "
-             "learning-curve point at or above it). Cells: " + json.dumps(sorted({point_label(r) for r in rows}))]
+             "learning-curve point at or above it). Cells: " + json.dumps(sorted({_label(r) for r in rows}))]
     return Section(["setting", "final unseen", "final seen", f"examples to {STUDY_LEVEL}", "seeds reaching it",
                     "examples trained", "wall s"], table, notes=notes,
                    extra_figures=learning_curves_figure(rows, figure_path))
@@ -74,7 +77,7 @@ def study(rows, figure_path) -> Section:
 
 def verdict(rows) -> Verdict:
     """A study has no paper effect to show; its verdict names the fastest setting, or says none got there."""
-    reached = [(examples_to(r), point_label(r)) for r in rows if examples_to(r) is not None]
+    reached = [(examples_to(r), _label(r)) for r in rows if examples_to(r) is not None]
     if not reached:
         return not_enough(f"no cell reached {STUDY_LEVEL} unseen-rule accuracy")
     best = min(reached)

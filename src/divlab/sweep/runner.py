@@ -7,6 +7,7 @@ from pathlib import Path
 
 from divlab.atomic import atomic_write_json
 from divlab.errors import ConfigError, DivlabError
+from divlab.experiments.base import point_label
 from divlab.experiments.spec import load_experiment
 from divlab.machine import available_cores
 from divlab.rundir import check_identity
@@ -118,8 +119,7 @@ def run_sweep(
         pending = [c for c in cells if store.status_of(c.cell_id) != "done"]
         units = plan_units(spec.experiment_kind, pending, batch_cells)
         workers, threads = size_workers(len(units), workers, threads) if units else (1, 1)
-        labels = {c.cell_id: ", ".join(f"{axis.split('.')[-1]}={value}" for axis, value in c.point.items())
-                  + (f" seed {c.seed}" if spec.seeds > 1 else "") for c in cells}
+        labels = {c.cell_id: point_label(c.point) + (f" seed {c.seed}" if spec.seeds > 1 else "") for c in cells}
         display = SweepProgress(run_dir, f"{experiment}/{preset}", len(cells), len(cells) - len(pending), labels,
                                 workers if backend == "local" else len(units), enabled=progress,
                                 interval=progress_interval)

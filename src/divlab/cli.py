@@ -487,7 +487,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def _flags_of(parser: argparse.ArgumentParser) -> dict[str, str]:
     """Config field -> the flag that sets it, so that an error names what the user typed."""
-    return {action.dest: action.option_strings[-1] for action in parser._actions if action.option_strings}
+    return {action.dest: max(action.option_strings, key=len) for action in parser._actions if action.option_strings}
 
 
 def _as_typed(error: DivlabError, flags: dict[str, str]) -> str:

@@ -97,7 +97,8 @@ def run_sweep(
     `overrides` ("section.field" -> value) change the preset's base config (`--set`); `batch_cells` > 1
     trains up to that many cells per worker as one batched model."""
     spec = load_experiment(experiment, preset, seeds, overrides)  # fails on bad input before anything runs
-    plan_units(spec.experiment_kind, spec.cells(), batch_cells)  # refuses a batch of unlike cells up front
+    cells = spec.cells()
+    plan_units(spec.experiment_kind, cells, batch_cells)  # refuses a batch of unlike cells up front
     unmet = spec.unmet_requirements()
     if unmet:
         raise SweepError(f"{experiment} preset {preset!r} needs {' and '.join(unmet)}, which this machine lacks; "
@@ -110,7 +111,6 @@ def run_sweep(
     except StoreError as error:
         raise SweepError(str(error)) from None
     with _RunLock(run_dir):
-        cells = spec.cells()
         store.add_cells(cells)
         atomic_write_json(run_dir / "experiment.json", {
             "experiment": experiment, "preset": preset, "kind": spec.kind, "seeds": spec.seeds,

@@ -48,7 +48,6 @@ from divlab.train.curves import MetricsLog, eval_splits, learning_curve_point
 
 RUN_CONFIG = "run_config.json"
 GROUP_CONFIG = "group.json"
-METRICS = "metrics.jsonl"
 
 
 class TrainingFailed(DivlabError):

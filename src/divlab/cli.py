@@ -210,9 +210,11 @@ def _eval(parser: argparse.ArgumentParser):
 # -- reproduce / status / report -------------------------------------------------------------------------
 @command("reproduce", "run an experiment's grid (E1-E6, code-mix) into a run directory and write its report")
 def _reproduce(parser: argparse.ArgumentParser):
-    parser.add_argument("experiment", help="e1 ... e6, or code-mix (see src/divlab/presets/experiments/)")
+    parser.add_argument("experiment", help="e1 ... e6, or code-mix (see src/divlab/presets/experiments/); `all`: the "
+                                           "results gallery, E1-E5 each into OUT/<name> with a page per experiment")
     parser.add_argument("--preset", default="cpu", help="paper (GPU scale), cpu (2 cores) or smoke (seconds)")
     parser.add_argument("--out", required=True, help="run directory (resumable: run the same command again)")
+    parser.add_argument("--only", help="with `all`: a comma-separated subset of the gallery, e.g. e1,e3")
     parser.add_argument("--seeds", type=int, help="seeds per grid point (default: the preset's)")
     parser.add_argument("--backend", default="local", choices=["local", "ray"])
     parser.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
@@ -228,6 +230,10 @@ def _reproduce(parser: argparse.ArgumentParser):
     def run(args: argparse.Namespace) -> int:
         from divlab.sweep import run_sweep
 
+        if args.experiment == "all":
+            return _reproduce_gallery(args)
+        if args.only:
+            raise UsageError(f"--only {args.only}: only `divlab reproduce all` takes a subset of experiments")
         counts = run_sweep(
             args.experiment, args.preset, args.out, seeds=args.seeds, backend=args.backend, workers=args.workers,
             threads=args.threads, ray_address=args.ray_address, progress=not args.quiet,
@@ -241,6 +247,20 @@ def _reproduce(parser: argparse.ArgumentParser):
         return 0 if counts["failed"] == 0 else 1
 
     return run
+
+
+def _reproduce_gallery(args: argparse.Namespace) -> int:
+    from divlab.sweep.gallery import run_gallery
+
+    counts = run_gallery(args.preset, args.out, seeds=args.seeds, only=args.only,
+                         overrides=parse_overrides(args.overrides), report=not args.no_report, backend=args.backend,
+                         workers=args.workers, threads=args.threads, ray_address=args.ray_address,
+                         progress=not args.quiet, batch_cells=args.batch_cells)
+    for name, experiment_counts in counts.items():
+        print(f"{name}: {_format_counts(experiment_counts)}")
+    if not args.no_report:
+        print(f"pages: {Path(args.out) / 'README.md'} and one per experiment")
+    return 0 if all(c["failed"] == 0 for c in counts.values()) else 1
 
 
 def _format_counts(counts: dict) -> str:
@@ -267,13 +287,19 @@ def _status(parser: argparse.ArgumentParser):
     return run
 
 
-@command("report", "write the HTML report (with PNG figures) of a sweep directory")
+@command("report", "write the HTML report (with PNG figures) of a sweep directory, or every page of a results gallery")
 def _report(parser: argparse.ArgumentParser):
-    parser.add_argument("run", help="sweep run directory")
+    parser.add_argument("run", help="sweep run directory, or a gallery directory (`divlab reproduce all --out`)")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.report import write_report
+        from divlab.sweep.gallery import is_gallery
 
+        if is_gallery(args.run):
+            from divlab.report.gallery import write_gallery
+
+            print(f"gallery: {write_gallery(args.run)}")
+            return 0
         print(f"report: {write_report(args.run)}")
         return 0
 

@@ -11,3 +11,50 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # platforms without affinity (macOS)
         return os.cpu_count() or 1
+
+
+def cpu_model() -> str:
+    """The processor's name as the kernel reports it (the platform's fallback elsewhere)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe() -> dict:
+    """What a result page names as the machine that produced a number: CPU, cores, GPU, library versions."""
+    import platform
+
+    import divlab
+
+    facts = {"divlab": divlab.__version__, "divlab_commit": _source_commit(), "python": platform.python_version(), "cpu": cpu_model(),
+             "cores": available_cores(), "gpu": None}
+    try:
+        import torch
+
+        facts["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            facts["gpu"] = torch.cuda.get_device_name()
+    except ImportError:
+        pass
+    return facts
+
+
+def _source_commit() -> str | None:
+    """The git commit of divlab's source when it runs from a checkout (None when installed from a wheel):
+    version 0.1.0 alone does not say which code produced a result."""
+    import subprocess
+    from pathlib import Path
+
+    try:
+        out = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

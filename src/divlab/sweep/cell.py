@@ -16,7 +16,7 @@ def run_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     try:
         from divlab.experiments.registry import kind_of
 
-        return {"ok": True, "result": kind_of(config).run(cell_id, config, run_dir, threads)}
+        return _with_provenance({"ok": True, "result": kind_of(config).run(cell_id, config, run_dir, threads)})
     except BaseException:  # noqa: BLE001 - a failing cell is recorded, the sweep goes on
         return {"ok": False, "error": traceback.format_exc()}
 
@@ -32,7 +32,17 @@ def run_unit(unit: list[Job], run_dir: str, threads: int) -> dict[str, dict]:
     try:
         from divlab.experiments.registry import kind_of
 
-        return kind_of(unit[0][1]).run_group(unit, run_dir, threads)
+        outcomes = kind_of(unit[0][1]).run_group(unit, run_dir, threads)
+        return {cell_id: _with_provenance(outcome) for cell_id, outcome in outcomes.items()}
     except BaseException:  # noqa: BLE001 - recorded for every cell of the group, the sweep goes on
         error = traceback.format_exc()
         return {cell_id: {"ok": False, "error": error} for cell_id, _ in unit}
+
+
+def _with_provenance(outcome: dict) -> dict:
+    """A finished cell's result records what produced it (divlab version, machine): result pages name both."""
+    if outcome.get("ok") and isinstance(outcome.get("result"), dict):
+        from divlab.machine import describe
+
+        outcome["result"].setdefault("produced_by", describe())
+    return outcome

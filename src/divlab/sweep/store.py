@@ -87,10 +87,17 @@ class ResultStore:
                 "UPDATE cells SET status='done', finished_at=?, result=?, error=NULL WHERE cell_id=?",
                 (time.time(), json.dumps(result, sort_keys=True), cell_id),
             )
+        self.checkpoint()
 
     def mark_failed(self, cell_id: str, error: str) -> None:
         with self.db:
             self.db.execute("UPDATE cells SET status='failed', finished_at=?, error=? WHERE cell_id=?", (time.time(), error, cell_id))
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into results.sqlite, so that the file alone (copied, or committed to git
+        while the sweep runs on) holds every finished cell. Passive: never waits for a reader."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def counts(self) -> dict[str, int]:
         counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}

@@ -75,11 +75,14 @@ def _from_records(name: str, path, records: list, field: str | None) -> Instruct
     return InstructionSet(name, str(path), "instructions", tuple(texts), skipped=len(records) - len(texts))
 
 
+RULE_TASKS = ("rewrite", "algebra")  # datasets whose instructions are the rules in rules_train.jsonl (x -> y)
+
+
 def _from_dataset_dir(name: str, directory: Path, field: str | None) -> InstructionSet:
     from divlab.data.records import read_records
 
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("task") == "rewrite":  # an instruction is a rule
+    if manifest.get("task") in RULE_TASKS:  # an instruction is a rule
         rules = read_records(directory / "rules_train.jsonl")
         if not rules:
             raise DataError(f"{directory}: the dataset has no training rules")

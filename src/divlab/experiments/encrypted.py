@@ -32,20 +32,30 @@ def resolve_encrypted(config: dict) -> dict:
 
 def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
+    from divlab.tasks.encrypted import EncryptedConfig, generate_encrypted
+
+    def make_dataset(directory):
+        generate_encrypted(EncryptedConfig.from_dict(config["dataset"]), directory, progress=False)
+
+    return run_llm_cell(cell_id, config, run_dir, threads, make_dataset, (("unseen", "test"), ("seen", "test_seen")))
+
+
+def run_llm_cell(cell_id: str, config: dict, run_dir: str, threads: int, make_dataset, splits) -> dict:
+    """Make the cell's prompt/completion dataset, LoRA-fine-tune the pretrained model on it, score greedy
+    exact match on each (result key, split) of SPLITS."""
     from divlab.evaluate.generation import evaluate_generation
     from divlab.finetune import FinetuneConfig, finetune
-    from divlab.tasks.encrypted import EncryptedConfig, generate_encrypted
 
     started = time.perf_counter()
     dataset = shared_dir(run_dir, "datasets", {"dataset": config["dataset"]})
-    generate_encrypted(EncryptedConfig.from_dict(config["dataset"]), dataset, progress=False)
+    make_dataset(dataset)
     tuned = finetune(config["model"]["name"], dataset, cell_dir(run_dir, cell_id) / "finetune",
                      FinetuneConfig.from_dict({**config["finetune"], "threads": threads}), progress=False)
     device = tuned["device"]
     scores = {name: evaluate_generation(tuned["adapter"], dataset, split, tuned["prompt_format"],
                                         limit=config["eval"]["limit"], batch_size=config["eval"]["batch_size"],
                                         device=device)
-              for name, split in (("unseen", "test"), ("seen", "test_seen"))}
+              for name, split in splits}
     return {**scores, "finetune": {k: tuned[k] for k in ("steps", "train_loss", "elapsed_s", "examples")},
             "wall_s": time.perf_counter() - started, "threads": threads}
 

@@ -13,6 +13,8 @@ KINDS: dict[str, str] = {
     "rewrite": "divlab.experiments.rewrite:KIND",
     "code-mix": "divlab.experiments.code_mix:KIND",
     "encrypted": "divlab.experiments.encrypted:KIND",
+    "algebra": "divlab.experiments.algebra:KIND",
+    "algebra-llm": "divlab.experiments.algebra_llm:KIND",
 }
 
 

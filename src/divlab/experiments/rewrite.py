@@ -16,16 +16,25 @@ from divlab.experiments.base import INSTRUCTIONS_AXIS, ExperimentKind, ReportSpe
 SECTIONS = ("dataset", "model", "train", "eval")
 EVAL_DEFAULTS = {"batch_tokens": 16384}
 CURVE_LEVELS = (0.5, 0.9)  # unseen-rule accuracies whose first crossing each cell records
+# Further test splits a task may write, and the result key each is stored under (algebra: seen rules at
+# unseen pattern depths).
+EXTRA_SPLITS = {"test_depth": "depth"}
 KEEP_RESULT_KEYS = ("examples", "accuracy", "has_op_accuracy", "no_op_accuracy", "by_occurrences")
 
 
 def resolve(config: dict) -> dict:
     """Validate every section through its typed config and return the complete, canonical values."""
-    from divlab.models.gpt import ModelConfig
     from divlab.tasks.rewrite.config import RewriteConfig
+
+    return resolve_sections(config, RewriteConfig)
+
+
+def resolve_sections(config: dict, dataset_class: type) -> dict:
+    """The sections of a from-scratch cell, the dataset validated by its task's config class."""
+    from divlab.models.gpt import ModelConfig
     from divlab.train.config import TrainConfig
 
-    dataset = RewriteConfig.from_dict(config.get("dataset", {})).to_dict()
+    dataset = dataset_class.from_dict(config.get("dataset", {})).to_dict()
     model_values = dict(config.get("model", {}))
     preset = model_values.pop("preset", None)
     model = (ModelConfig.from_preset(preset, model_values) if preset else ModelConfig.from_dict(model_values)).to_dict()
@@ -40,14 +49,16 @@ def dataset_dir(run_dir, config: dict):
 
 
 def _prepare(cell_id: str, config: dict, run_dir: str, threads: int):
-    """Generate (or reuse) the cell's dataset; (dataset dir, cell dir, training config)."""
+    """Generate (or reuse) the cell's dataset; (dataset dir, cell dir, training config). From-scratch kinds
+    are named after the task whose data they train on (rewrite cells carry no kind: their ids predate kinds)."""
     from divlab.models.gpt import ModelConfig
-    from divlab.tasks.rewrite import RewriteConfig, generate_rewrite
+    from divlab.tasks import get_task
     from divlab.train import TrainConfig
 
     dataset, trained = dataset_dir(run_dir, config), cell_dir(run_dir, cell_id)
     dataset.parent.mkdir(parents=True, exist_ok=True)
-    generate_rewrite(RewriteConfig.from_dict(config["dataset"]), dataset, progress=False)
+    task = get_task(config.get("kind", "rewrite"))
+    task.generate(task.config_class.from_dict(config["dataset"]), dataset, progress=False)
     train_config = TrainConfig.from_dict({**config["train"], "model": ModelConfig(**config["model"]), "threads": threads})
     return dataset, trained, train_config
 
@@ -58,11 +69,16 @@ def _result(config: dict, dataset, trained, summary: dict, started: float, threa
     from divlab.evaluate import evaluate_run
     from divlab.train.curves import examples_to, learning_curve
 
-    metrics = evaluate_run(trained, dataset, batch_tokens=config["eval"]["batch_tokens"], progress=False)
+    from divlab.data.directory import read_manifest
+
+    extra = [name for name in EXTRA_SPLITS if name in read_manifest(dataset)["splits"]]
+    metrics = evaluate_run(trained, dataset, splits=("test", "test_seen", *extra),
+                           batch_tokens=config["eval"]["batch_tokens"], progress=False)
     curve = [[row["examples_seen"], row["unseen_accuracy"], row["seen_accuracy"]] for row in learning_curve(trained)]
     return {
         "unseen": _compact(metrics["test"]),
         "seen": _compact(metrics["test_seen"]),
+        **{EXTRA_SPLITS[name]: _compact(metrics[name]) for name in extra},
         "train": {k: summary.get(k) for k in ("steps", "epochs", "examples_seen", "tokens_seen", "final_loss",
                                               "elapsed_s", "tokens_per_s", "group_size")},
         "diversity": training_set_diversity(dataset),

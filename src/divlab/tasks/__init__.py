@@ -11,5 +11,9 @@ register_task(TaskSpec(
     name="encrypted", config="divlab.tasks.encrypted.config:EncryptedConfig",
     generator="divlab.tasks.encrypted.generator:generate_encrypted",
     description="replace-then-encrypt rewriting as prompt/completion text for pretrained LLMs (paper §2.6)"))
+register_task(TaskSpec(
+    name="algebra", config="divlab.tasks.algebra.config:AlgebraConfig",
+    generator="divlab.tasks.algebra.generator:generate_algebra",
+    description="abstract algebraic identities applied to expression trees (paper E7, §2.7)"))
 
 __all__ = ["ConfigError", "TaskSpec", "get_task", "register_task", "task_names"]

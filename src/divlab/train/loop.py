@@ -68,10 +68,15 @@ def set_threads(threads: int) -> int:
     return threads
 
 
+# Tasks whose datasets hold (x, y, z, target) rows over a character alphabet named in their manifest.
+CHARACTER_TASKS = ("rewrite", "algebra")
+
+
 def dataset_identity(dataset_dir: Path) -> dict:
     manifest = read_manifest(dataset_dir)
-    if manifest.get("task") != "rewrite":
-        raise RunDirError(f"{dataset_dir}: the trainer reads rewrite datasets, this one is task {manifest.get('task')!r}")
+    if manifest.get("task") not in CHARACTER_TASKS:
+        raise RunDirError(f"{dataset_dir}: the trainer reads datasets of the tasks {', '.join(CHARACTER_TASKS)} "
+                          f"(rows x, y, z, target over a character alphabet); this one is task {manifest.get('task')!r}")
     digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
     return {"path": str(Path(dataset_dir).resolve()), "files_sha256": digest, "alphabet": manifest["config"]["alphabet"]}
 
@@ -353,10 +358,15 @@ def train_group(runs, group_dir=None, *, progress: bool = True, stop_after_steps
     contexts = []
     for member in members:
         member.data = tokenize_split(member.dataset_dir, "train", tokenizer)
-        longest = int(member.data.lengths.max())
+        # The context covers every split, so that test examples longer than any training one (deeper
+        # algebra patterns) are scored, not refused; their extra positions are untrained, as a test of length
+        # generalization should find.
+        longest = max([int(member.data.lengths.max())] + [int(tokenize_split(member.dataset_dir, split, tokenizer).lengths.max())
+                       for split, entry in read_manifest(member.dataset_dir)["splits"].items()
+                       if split != "train" and entry.get("rows")])
         context = config.model.n_positions or int(math.ceil(longest / 8) * 8)
         if context < longest:
-            raise RunDirError(f"n_positions={context} is shorter than the longest training example ({longest} tokens)")
+            raise RunDirError(f"n_positions={context} is shorter than the longest example ({longest} tokens)")
         contexts.append(context)
     context = max(contexts)
     counts = [len(epoch_batches(m.data, config.batch_size, config.batch_tokens, m.config.seed, 0)) for m in members]

@@ -252,8 +252,11 @@ def _reproduce(parser: argparse.ArgumentParser):
 def _reproduce_gallery(args: argparse.Namespace) -> int:
     from divlab.sweep.gallery import run_gallery
 
+    from divlab.report.gallery import write_gallery
+
     counts = run_gallery(args.preset, args.out, seeds=args.seeds, only=args.only,
-                         overrides=parse_overrides(args.overrides), report=not args.no_report, backend=args.backend,
+                         overrides=parse_overrides(args.overrides), after_each=None if args.no_report else write_gallery,
+                         backend=args.backend,
                          workers=args.workers, threads=args.threads, ray_address=args.ray_address,
                          progress=not args.quiet, batch_cells=args.batch_cells)
     for name, experiment_counts in counts.items():

@@ -72,7 +72,7 @@ def test_missing_seeds_and_failed_cells_are_said_on_the_page(gallery, tmp_path):
     write_gallery(copy)
     page = (copy / "e1.md").read_text()
     count = json.loads(point)["dataset.num_train_rules"]
-    assert f"Fewer finished seeds than the 2 asked at 1 grid point(s)" in page
+    assert "Fewer finished seeds than the 2 asked at 1 grid point(s)" in page
     assert f"num_train_rules={count} (1)" in page
     assert "1 cell(s) failed and are left out of every number" in page and "RuntimeError: boom" in page
     line = next(line for line in page.splitlines() if line.startswith(f"| {count} |"))

@@ -22,6 +22,21 @@ def _by(rows, key) -> dict:
     return dict(sorted(out.items()))
 
 
+def _cells(rows) -> tuple[list, list]:
+    """The per-cell table: the from-scratch one, or for LoRA cells (no trainer summary) the LLM one."""
+    if all("train" in r["result"] for r in rows):
+        return cells_table(rows)
+    headers = ["cell", "point", "seed", "unseen", "seen", "deeper patterns", "steps", "wall s"]
+    return headers, [[r["cell_id"], str(r["point"]), r["seed"], fmt(r["result"]["unseen"]["accuracy"]),
+                      fmt(r["result"]["seen"]["accuracy"]), fmt(r["result"].get("depth", {}).get("accuracy")),
+                      r["result"].get("finetune", {}).get("steps", "–"), f"{r['result']['wall_s']:.0f}"] for r in rows]
+
+
+def _spread(rows, *axes) -> list:
+    """Per-rule spread where the cells measured it (from-scratch evaluation; greedy LLM scoring does not)."""
+    return [per_rule_spread(rows, *axes)] if all("per_rule" in r["result"]["unseen"] for r in rows) else []
+
+
 def _score(members, split: str):
     return mean_sd([m["result"].get(split, {}).get("accuracy") for m in members])
 
@@ -48,8 +63,8 @@ def generalist(rows, figure_path) -> Section:
     note = (f"The paper (Fig. 5a, Mistral-7B, {paper['budget']:,} examples over 10, 20 or 40 rules): "
             f"{paper['claim']} Rules here are {rows[0]['config']['dataset']['rule_source']}.")
     return Section(["training rules", "examples per rule", "unseen-rule accuracy", SEEN_COLUMN, "seeds"], table,
-                   notes=[note], cells=cells_table(rows), extra_figures=learning_curves_figure(rows, figure_path),
-                   extra_tables=[per_rule_spread(rows, I_AXIS)])
+                   notes=[note], cells=_cells(rows), extra_figures=learning_curves_figure(rows, figure_path),
+                   extra_tables=_spread(rows, I_AXIS))
 
 
 def check_generalist(rows) -> Verdict:
@@ -95,7 +110,7 @@ def specialist(rows, figure_path) -> Section:
     paper = reference("e7")
     note = f"The paper (Fig. 5b-c): {paper['specialist_claim']}"
     return Section(["specialist rules", "diversification rules", "their share", "deeper patterns (OOD depth)",
-                    "training depth (control)", "unseen rules", "seeds"], table, notes=[note], cells=cells_table(rows),
+                    "training depth (control)", "unseen rules", "seeds"], table, notes=[note], cells=_cells(rows),
                    extra_figures=learning_curves_figure(rows, figure_path))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import Callable
 
 from divlab.atomic import atomic_write_json
 from divlab.errors import ConfigError, UsageError
@@ -53,9 +54,9 @@ def select(only: str | None) -> tuple[str, ...]:
 
 
 def run_gallery(preset: str, out, *, seeds: int | None = None, only: str | None = None, overrides: dict | None = None,
-                report: bool = True, **sweep_options) -> dict[str, dict]:
-    """Sweep each experiment into OUT/<name> in turn (finished cells are kept: run it again to resume), and
-    write its page as soon as its sweep ends. Returns each experiment's status counts."""
+                after_each: Callable[[Path], object] | None = None, **sweep_options) -> dict[str, dict]:
+    """Sweep each experiment into OUT/<name> in turn (finished cells are kept: run it again to resume), and call
+    `after_each(OUT)` as each sweep ends (the CLI writes the pages there). Returns each experiment's counts."""
     from divlab.experiments.spec import load_experiment
     from divlab.sweep.runner import run_sweep
 
@@ -77,8 +78,6 @@ def run_gallery(preset: str, out, *, seeds: int | None = None, only: str | None 
     counts = {}
     for name in experiments:
         counts[name] = run_sweep(name, preset, out / name, seeds=seeds, overrides=overrides, **sweep_options)
-        if report:
-            from divlab.report.gallery import write_gallery
-
-            write_gallery(out)
+        if after_each is not None:
+            after_each(out)
     return counts

@@ -9,17 +9,20 @@ from typing import Any, Mapping
 
 from divlab.errors import ConfigError
 from divlab.tasks.algebra.expr import BINARY, FUNCTIONS, PREFIX_SYMBOL
-from divlab.tasks.algebra.rules import RULE_VARIABLES, curated_rules
+from divlab.tasks.algebra.rules import RULE_VARIABLES, curated_rules, parse_rule
 from divlab.tasks.rewrite.config import IntRange, _as_range
 from divlab.typed_config import check_known_fields
 
-RULE_SOURCES = ("curated", "random")
+RULE_SOURCES = ("curated", "random", "custom")
 NOTATIONS = ("prefix", "infix")
+MAX_DEPTH = 8
 
 
 @dataclass(frozen=True)
 class AlgebraConfig:
-    rule_source: str = "curated"  # curated: the hand-written identities; random: identities derived at random
+    # curated: the hand-written identities; random: identities derived at random; custom: `custom_rules`
+    rule_source: str = "curated"
+    custom_rules: Any = None  # with rule_source = "custom": ["lhs = rhs" or "name: lhs = rhs", ...]
     num_train_rules: int = 20
     num_test_rules: int = 10  # unseen rules: never in training
     train_rules: Any = None  # curated rule names for training (None: drawn by seed after the test rules)
@@ -82,7 +85,15 @@ class AlgebraConfig:
             set_(name, _as_range(name, getattr(self, name), minimum=1 if name != "depth" else 0))
         for name in ("diver_pattern_depth", "test_pattern_depth"):
             if getattr(self, name) is not None:
-                set_(name, _as_range(name, getattr(self, name), minimum=0))
+                set_(name, _as_range(name, getattr(self, name), minimum=1))
+        if self.test_pattern_depth is not None and self.test_pattern_depth[0] <= self.pattern_depth[1]:
+            raise ConfigError("test_pattern_depth", list(self.test_pattern_depth), "must be deeper than every training "
+                              f"pattern (pattern_depth {list(self.pattern_depth)}): it tests unseen depths")
+        for name in ("depth", "pattern_depth", "test_pattern_depth", "diver_pattern_depth", "rule_depth"):
+            value = getattr(self, name)
+            if value is not None and value[1] > MAX_DEPTH:
+                raise ConfigError(name, list(value), f"trees deeper than {MAX_DEPTH} have thousands of symbols; "
+                                  "no model's context holds them")
         set_("constants", _as_range("constants", self.constants, minimum=0))
         if self.notation == "prefix" and self.constants[1] > 9:
             raise ConfigError("constants", list(self.constants), "prefix notation writes one character per "
@@ -131,20 +142,36 @@ class AlgebraConfig:
         if self.format != "jsonl":
             raise ConfigError("format", self.format, "the algebra task writes jsonl")
 
+    def inventory(self) -> tuple:
+        """The rules that training and unseen test rules are chosen from (curated or custom)."""
+        if self.rule_source == "custom":
+            return tuple(parse_rule(text) for text in self.custom_rules)
+        return curated_rules()
+
     def _check_rule_names(self, set_) -> None:
+        if (self.custom_rules is not None) != (self.rule_source == "custom"):
+            raise ConfigError("custom_rules", self.custom_rules, "is given exactly when rule_source is custom")
+        if self.rule_source == "custom":
+            if not isinstance(self.custom_rules, (list, tuple)) or not self.custom_rules:
+                raise ConfigError("custom_rules", self.custom_rules, "must be a non-empty list of 'lhs = rhs' strings")
+            set_("custom_rules", tuple(self.custom_rules))
+            names = [rule.name for rule in self.inventory()]  # parses each: a bad rule fails here, named
+            if len(set(names)) != len(names):
+                raise ConfigError("custom_rules", sorted(n for n in names if names.count(n) > 1)[0], "is given twice")
         if self.rule_source == "random":
             for name in ("train_rules", "test_rules"):
                 if getattr(self, name) is not None:
                     raise ConfigError(name, getattr(self, name), "names curated rules; rule_source is random")
             return
-        known = {rule.name for rule in curated_rules()}
+        known = {rule.name for rule in self.inventory()}
         for name in ("train_rules", "test_rules"):
             names = getattr(self, name)
             if names is None:
                 continue
             unknown = [n for n in names if n not in known]
             if unknown:
-                raise ConfigError(name, unknown[0], "is not a curated rule (see divlab.tasks.algebra.rules.CURATED)")
+                raise ConfigError(name, unknown[0], f"is not a {self.rule_source} rule" + (
+                    " (see divlab.tasks.algebra.rules.CURATED)" if self.rule_source == "curated" else ""))
             set_(name, tuple(names))
         if self.train_rules is not None and len(self.train_rules) != self.num_train_rules:
             raise ConfigError("train_rules", list(self.train_rules), f"names {len(self.train_rules)} rules; num_train_rules is {self.num_train_rules}")
@@ -154,7 +181,8 @@ class AlgebraConfig:
             raise ConfigError("test_rules", sorted(set(self.train_rules) & set(self.test_rules))[0], "is also a training rule")
         if self.num_train_rules + self.num_test_rules > len(known):
             raise ConfigError("num_test_rules", self.num_test_rules, f"with {self.num_train_rules} training rules "
-                              f"needs {self.num_train_rules + self.num_test_rules} curated rules; the inventory holds {len(known)}")
+                              f"needs {self.num_train_rules + self.num_test_rules} {self.rule_source} rules; the inventory "
+                              f"holds {len(known)}")
 
     def symbols(self) -> str:
         """Every character an example can contain in this notation."""

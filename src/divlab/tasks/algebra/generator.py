@@ -30,7 +30,7 @@ from divlab.seeding import stream
 from divlab.tasks.algebra.config import AlgebraConfig
 from divlab.tasks.algebra.expr import PRINTERS, Expr
 from divlab.tasks.algebra.match import count_matches, first_match, positions, replace_at, substitute
-from divlab.tasks.algebra.rules import Rule, curated_rules, random_rule
+from divlab.tasks.algebra.rules import Rule, random_rule
 
 CHUNK = 4096
 MAX_REDRAWS = 200
@@ -43,8 +43,9 @@ def select_rules(config: AlgebraConfig) -> tuple[list[Rule], list[Rule]]:
     training rules; training rules are a prefix of one seeded order, so the rule sets of a sweep over I nest."""
     if config.rule_source == "random":
         return _random_rules(config)
-    inventory = {rule.name: rule for rule in curated_rules()}
-    order = [curated_rules()[i].name for i in stream(config.seed, "rules", "order").permutation(len(inventory))]
+    rules = config.inventory()
+    inventory = {rule.name: rule for rule in rules}
+    order = [rules[i].name for i in stream(config.seed, "rules", "order").permutation(len(rules))]
     test = list(config.test_rules) if config.test_rules is not None else [
         n for n in order if n not in (config.train_rules or ())][: config.num_test_rules]
     train = list(config.train_rules) if config.train_rules is not None else [

@@ -113,6 +113,32 @@ def _rule(name: str, family: str, text: str, positive: str) -> Rule:
     return Rule(name, family, parse_infix(lhs), parse_infix(rhs), frozenset(positive))
 
 
+def parse_rule(text: str, field: str = "custom_rules") -> Rule:
+    """A user's rule, "lhs = rhs" or "name: lhs = rhs"; its variables are the letters a-d, and every variable of
+    the right side must occur on the left. Errors are ConfigErrors naming the rule. Custom rules are taken as
+    identities for every binding: divlab cannot check a user's algebra, and does not bind them positively."""
+    from divlab.errors import ConfigError
+    from divlab.tasks.algebra.expr import ParseError
+
+    if not isinstance(text, str) or text.count("=") != 1:
+        raise ConfigError(field, text, "a rule is one 'lhs = rhs' (optionally 'name: lhs = rhs')")
+    name, _, body = text.rpartition(":") if ":" in text else ("", "", text)
+    lhs_text, _, rhs_text = body.partition("=")
+    try:
+        lhs, rhs = parse_infix(lhs_text), parse_infix(rhs_text)
+    except ParseError as error:
+        raise ConfigError(field, text, f"does not parse: {error}") from None
+    outside = sorted((letters(lhs) | letters(rhs)) - set(RULE_VARIABLES))
+    if outside:
+        raise ConfigError(field, text, f"uses {', '.join(outside)}; a rule's variables are {', '.join(RULE_VARIABLES)}")
+    free = sorted(letters(rhs) - letters(lhs))
+    if free:
+        raise ConfigError(field, text, f"its right side uses {', '.join(free)}, which its left side does not bind")
+    if lhs.is_leaf:
+        raise ConfigError(field, text, "its left side is a single symbol, which matches every sub-expression")
+    return Rule((name or body).strip(), "custom", lhs, rhs)
+
+
 @lru_cache(maxsize=None)
 def curated_rules() -> tuple[Rule, ...]:
     return tuple(_rule(*entry) for entry in CURATED)

@@ -7,7 +7,6 @@ import json
 from divlab.experiments.spec import load_experiment
 from divlab.sweep.store import ResultStore
 from tests.conftest import run_cli
-from tests.experiments.test_llm_experiments import tiny  # noqa: F401 - the module-scoped tiny LM fixture
 
 
 def _results(run_dir):
@@ -47,7 +46,7 @@ def test_e7_presets_resolve_to_the_papers_settings():
     assert {c.config["dataset"]["num_train_rules"] - c.config["dataset"]["diver_rules"] for c in special} == {20}
 
 
-def test_e7_on_a_pretrained_lm_end_to_end(tiny, tmp_path):  # noqa: F811
+def test_e7_on_a_pretrained_lm_end_to_end(tiny, tmp_path):
     preset = tmp_path / "e7.toml"
     preset.write_text(f'''kind = "algebra-llm"
 [dataset]

@@ -8,14 +8,7 @@ import pytest
 from divlab.experiments.spec import load_experiment
 from divlab.sweep.store import ResultStore
 from divlab.tasks.registry import ConfigError
-from tests.conftest import SHARED_DATA, make_tiny_lm, run_cli
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    texts = [json.dumps(r) for r in json.loads(__import__("gzip").open(
-        SHARED_DATA / "code_alpaca" / "code_alpaca_2k.json.gz", "rt").read())[:300]]
-    return make_tiny_lm(tmp_path_factory.mktemp("tiny"), texts, vocab_size=400)
+from tests.conftest import SHARED_DATA, run_cli
 
 
 def _rows(run_dir):

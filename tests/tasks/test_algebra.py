@@ -3,7 +3,6 @@
 instance of the rule's right side, no-op inputs hold no match, and the same seed gives the same bytes."""
 
 import json
-import math
 import random
 
 import pytest

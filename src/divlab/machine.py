@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 
@@ -46,15 +47,22 @@ def describe() -> dict:
     return facts
 
 
+@functools.lru_cache(maxsize=1)
 def _source_commit() -> str | None:
-    """The git commit of divlab's source when it runs from a checkout (None when installed from a wheel):
-    version 0.1.0 alone does not say which code produced a result."""
+    """The git commit of divlab's source when it runs from a checkout (None when installed from a wheel), with
+    "+dirty" when the source differs from it: version 0.1.0 alone does not say which code produced a result.
+    Read once per process, so that a long-lived worker reports the code it loaded, not a later checkout."""
     import subprocess
     from pathlib import Path
 
+    source = Path(__file__).parent
     try:
-        out = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short=12", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
+        head = subprocess.run(["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, timeout=5)
+        if head.returncode != 0 or not head.stdout.strip():
+            return None
+        changed = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "--", "."],
+                                 capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")

@@ -1,20 +1,27 @@
-"""A short human-readable summary of a dataset manifest."""
+"""A short human-readable summary of a dataset manifest, whatever its task."""
 
 from __future__ import annotations
+
+# The config fields that say what a task's examples look like, in the order people read them.
+SHAPE_FIELDS = {
+    "rewrite": ("alphabet", "x_len", "y_len", "z_len"),
+    "encrypted": ("alphabet", "x_len", "y_len", "z_len"),
+    "algebra": ("rule_source", "notation", "depth", "pattern_depth", "test_pattern_depth"),
+}
 
 
 def summarize_manifest(manifest: dict) -> str:
     config = manifest["config"]
-    lines = [
-        f"task {manifest['task']}  seed {manifest['seed']}  divlab {manifest['divlab_version']}",
-        f"alphabet {config['alphabet']!r}  |x| {config['x_len']}  |y| {config['y_len']}  |z| {config['z_len']}",
-    ]
+    shape = [f"{name} {config[name]!r}" for name in SHAPE_FIELDS.get(manifest["task"], ()) if config.get(name) is not None]
+    lines = [f"task {manifest['task']}  seed {manifest['seed']}  divlab {manifest['divlab_version']}"]
+    if shape:
+        lines.append("  ".join(shape))
     for name, split in manifest["splits"].items():
         lines.append(
             f"{name:>10}: {split['rows']:>9,} examples over {split['rules']:>7,} rules  "
             f"has-op {split['has_op']:,}  no-op {split['no_op']:,}  file {split['file']}"
         )
-    histogram = manifest["examples_per_rule"]["train"]
+    histogram = manifest.get("examples_per_rule", {}).get("train", {})
     counts = sorted(int(k) for k in histogram)
     if counts:
         lines.append(f"examples per training rule: min {counts[0]}, max {counts[-1]}, {len(counts)} distinct values")

@@ -78,8 +78,8 @@ def provenance(rows: list, info: dict) -> list[str]:
                            for p in recorded)
         machines = Counter(f"{p['cpu']}, {p['cores']} cores" + (f", GPU {p['gpu']}" if p.get("gpu") else "")
                            + f", torch {p.get('torch', '?')}" for p in recorded)
-        lines.append("Produced by " + "; ".join(f"{v} ({n} cells)" for v, n in versions.items()) + ", on "
-                     + "; ".join(f"{m} ({n} cells)" for m, n in machines.items()) + ".")
+        lines.append("Produced by " + "; ".join(f"{v} ({n} cell{'s' * (n > 1)})" for v, n in versions.items()) + ", on "
+                     + "; ".join(f"{m} ({n} cell{'s' * (n > 1)})" for m, n in machines.items()) + ".")
     if len(recorded) < len(rows):
         lines.append(f"{len(rows) - len(recorded)} cell(s) predate the recording of version and machine.")
     walls = [r["result"]["wall_s"] for r in rows if r["result"].get("wall_s") is not None]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +241,7 @@ def generate_algebra(config: AlgebraConfig, out_dir: str | Path, *, overwrite: b
                 "task": "algebra", "seed": config.seed, "config": config.to_dict(), "splits": {},
                 "rules": {"train": {"file": "rules_train.jsonl", "count": len(train_rules)},
                           "test": {"file": "rules_test.jsonl", "count": len(test_rules)}},
+                "examples_per_rule": {"train": {str(k): v for k, v in sorted(Counter(per_rule.tolist()).items())}},
                 "files": {}}
     rows = sum(len(index) for _, _, index, _ in plan)
     try:

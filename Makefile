@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test gallery clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/divlab demo
+
+# The results gallery (docs/results): E1-E5 on the cpu presets with 3 seeds, resumable; ~4 h on 2 cores.
+gallery: $(STAMP)
+	$(VENV)/bin/divlab reproduce all --preset cpu --seeds 3 --out docs/results
 
 test: $(STAMP)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q

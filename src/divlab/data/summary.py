@@ -7,6 +7,7 @@ SHAPE_FIELDS = {
     "rewrite": ("alphabet", "x_len", "y_len", "z_len"),
     "encrypted": ("alphabet", "x_len", "y_len", "z_len"),
     "algebra": ("rule_source", "notation", "depth", "pattern_depth", "test_pattern_depth"),
+    "program": ("alphabet", "markers", "rules_per_program", "pattern_len", "replacement_len", "input_len", "max_steps"),
 }
 
 
@@ -25,4 +26,6 @@ def summarize_manifest(manifest: dict) -> str:
     counts = sorted(int(k) for k in histogram)
     if counts:
         lines.append(f"examples per training rule: min {counts[0]}, max {counts[-1]}, {len(counts)} distinct values")
+    if manifest.get("dropped"):
+        lines.append("dropped: " + ", ".join(f"{k} {v:,}" for k, v in manifest["dropped"].items()))
     return "\n".join(lines)

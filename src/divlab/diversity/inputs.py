@@ -75,7 +75,7 @@ def _from_records(name: str, path, records: list, field: str | None) -> Instruct
     return InstructionSet(name, str(path), "instructions", tuple(texts), skipped=len(records) - len(texts))
 
 
-RULE_TASKS = ("rewrite", "algebra")  # datasets whose instructions are the rules in rules_train.jsonl (x -> y)
+RULE_TASKS = ("rewrite", "algebra", "program")  # datasets whose instructions are the rules in rules_train.jsonl (x -> y)
 
 
 def _from_dataset_dir(name: str, directory: Path, field: str | None) -> InstructionSet:

@@ -15,6 +15,7 @@ KINDS: dict[str, str] = {
     "encrypted": "divlab.experiments.encrypted:KIND",
     "algebra": "divlab.experiments.algebra:KIND",
     "algebra-llm": "divlab.experiments.algebra_llm:KIND",
+    "program": "divlab.experiments.program:KIND",
 }
 
 

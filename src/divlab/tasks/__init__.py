@@ -15,5 +15,9 @@ register_task(TaskSpec(
     name="algebra", config="divlab.tasks.algebra.config:AlgebraConfig",
     generator="divlab.tasks.algebra.generator:generate_algebra",
     description="abstract algebraic identities applied to expression trees (paper E7, §2.7)"))
+register_task(TaskSpec(
+    name="program", config="divlab.tasks.program.config:ProgramConfig",
+    generator="divlab.tasks.program.generator:generate_program",
+    description="whole Markov algorithms as instructions: (program, input) -> output once it halts (beyond the paper)"))
 
 __all__ = ["ConfigError", "TaskSpec", "get_task", "register_task", "task_names"]

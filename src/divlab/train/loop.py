@@ -69,7 +69,7 @@ def set_threads(threads: int) -> int:
 
 
 # Tasks whose datasets hold (x, y, z, target) rows over a character alphabet named in their manifest.
-CHARACTER_TASKS = ("rewrite", "algebra")
+CHARACTER_TASKS = ("rewrite", "algebra", "program")
 
 
 def dataset_identity(dataset_dir: Path) -> dict:
@@ -78,7 +78,9 @@ def dataset_identity(dataset_dir: Path) -> dict:
         raise RunDirError(f"{dataset_dir}: the trainer reads datasets of the tasks {', '.join(CHARACTER_TASKS)} "
                           f"(rows x, y, z, target over a character alphabet); this one is task {manifest.get('task')!r}")
     digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
-    return {"path": str(Path(dataset_dir).resolve()), "files_sha256": digest, "alphabet": manifest["config"]["alphabet"]}
+    # A task whose config alphabet is only the inputs' letters names the model's symbols as "vocabulary".
+    alphabet = manifest.get("vocabulary") or manifest["config"]["alphabet"]
+    return {"path": str(Path(dataset_dir).resolve()), "files_sha256": digest, "alphabet": alphabet}
 
 
 def _comparable(run_config: dict) -> dict:

@@ -40,6 +40,10 @@ def test_e4_only_the_mixture_generalizes():
     rows[2]["result"]["unseen"]["accuracy"] = 0.25
     assert e4(rows).status == "not shown"
     assert e4(rows[:2]).status == "not enough data" and e4([]).status == "not enough data"
+    # A control trained on free rules is neither a single family nor the mixture: it says the test is learnable.
+    control = rows + [_row({I: 500, "constraint": "free (control)"}, 0.9)]
+    verdict = e4(control)
+    assert verdict.status == "not shown" and "reaches 0.90" in verdict.reason
 
 
 def _code_row(share, avg):

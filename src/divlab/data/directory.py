@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from divlab.atomic import replace_dir
 from divlab.errors import DataError
 from divlab.rundir import check_identity
@@ -88,6 +88,19 @@ def atomic_dataset_dir(out_dir: str | Path, overwrite: bool = False) -> Iterator
         replace_dir(partial, out_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def write_dataset(out_dir: Path, overwrite: bool, config: dict, write: Callable[[Path], dict]) -> dict:
+    """Run `write(directory)` in a fresh atomic directory (it writes its files, the manifest last, and returns
+    the manifest), then move it to OUT_DIR. When another process completed the very same dataset there
+    meanwhile (a sweep's workers share datasets), that one stands and its manifest is returned."""
+    try:
+        with atomic_dataset_dir(out_dir, overwrite=overwrite) as directory:
+            return write(directory)
+    except DatasetDirError:
+        if not overwrite and out_dir.exists() and read_manifest(out_dir).get("config") == config:
+            return read_manifest(out_dir)
         raise
 
 

@@ -11,7 +11,7 @@ from divlab.errors import ConfigError
 from divlab.tasks.algebra.expr import BINARY, FUNCTIONS, PREFIX_SYMBOL
 from divlab.tasks.algebra.rules import RULE_VARIABLES, curated_rules, parse_rule
 from divlab.tasks.rewrite.config import IntRange, _as_range
-from divlab.typed_config import check_known_fields
+from divlab.typed_config import values_with_exclusive_groups
 
 RULE_SOURCES = ("curated", "random", "custom")
 NOTATIONS = ("prefix", "infix")
@@ -57,11 +57,7 @@ class AlgebraConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "AlgebraConfig":
-        check_known_fields(cls, values)
-        values = dict(values)
-        if values.get("examples_per_rule") is not None and "budget" not in values:
-            values["budget"] = None
-        return cls(**values)
+        return cls(**values_with_exclusive_groups(cls, values))
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)

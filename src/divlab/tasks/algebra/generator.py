@@ -24,8 +24,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import divlab
-from divlab.data.directory import (DATASET_FORMAT, DATASET_FORMAT_VERSION, DatasetDirError, atomic_dataset_dir,
-                                   existing_dataset, read_manifest, write_manifest)
+from divlab.data.directory import (DATASET_FORMAT, DATASET_FORMAT_VERSION, existing_dataset, write_dataset,
+                                   write_manifest)
 from divlab.errors import ConfigError
 from divlab.seeding import stream
 from divlab.tasks.algebra.config import AlgebraConfig
@@ -244,19 +244,17 @@ def generate_algebra(config: AlgebraConfig, out_dir: str | Path, *, overwrite: b
                 "examples_per_rule": {"train": {str(k): v for k, v in sorted(Counter(per_rule.tolist()).items())}},
                 "files": {}}
     rows = sum(len(index) for _, _, index, _ in plan)
-    try:
-        with atomic_dataset_dir(out_dir, overwrite=overwrite) as directory:
-            with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
-                for split, rules, index, depths in plan:
-                    summary, files = _write_split(directory, config, split, rules, index, depths, bar)
-                    manifest["splits"][split] = summary
-                    manifest["files"].update(files)
-            manifest["files"].update(_write_rules(directory, "rules_train.jsonl", train_rules, per_rule, config))
-            manifest["files"].update(_write_rules(directory, "rules_test.jsonl", test_rules,
-                                                  np.bincount(test_index, minlength=len(test_rules)), config))
-            write_manifest(directory, manifest)
-    except DatasetDirError:
-        if not overwrite and out_dir.exists() and read_manifest(out_dir).get("config") == config.to_dict():
-            return read_manifest(out_dir)  # a concurrent writer produced the very same dataset
-        raise
-    return manifest
+
+    def write(directory: Path) -> dict:
+        with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
+            for split, rules, index, depths in plan:
+                summary, files = _write_split(directory, config, split, rules, index, depths, bar)
+                manifest["splits"][split] = summary
+                manifest["files"].update(files)
+        manifest["files"].update(_write_rules(directory, "rules_train.jsonl", train_rules, per_rule, config))
+        manifest["files"].update(_write_rules(directory, "rules_test.jsonl", test_rules,
+                                              np.bincount(test_index, minlength=len(test_rules)), config))
+        write_manifest(directory, manifest)
+        return manifest
+
+    return write_dataset(out_dir, overwrite, config.to_dict(), write)

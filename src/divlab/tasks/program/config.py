@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from divlab.errors import ConfigError
 from divlab.tasks.rewrite.config import IntRange, _as_range
-from divlab.typed_config import check_known_fields
+from divlab.typed_config import values_with_exclusive_groups
 
 # How a program is written for the model: "ab>ba;c>.d" is [ab -> ba, c -> .d (terminating)]; a trace target
 # joins the strings after each step with "|".
@@ -45,11 +45,7 @@ class ProgramConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "ProgramConfig":
-        check_known_fields(cls, values)
-        values = dict(values)
-        if values.get("examples_per_program") is not None and "budget" not in values:
-            values["budget"] = None
-        return cls(**values)
+        return cls(**values_with_exclusive_groups(cls, values))
 
     def to_dict(self) -> dict:
         out = {}

@@ -25,8 +25,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import divlab
-from divlab.data.directory import (DATASET_FORMAT, DATASET_FORMAT_VERSION, DatasetDirError, atomic_dataset_dir,
-                                   existing_dataset, read_manifest, write_manifest)
+from divlab.data.directory import (DATASET_FORMAT, DATASET_FORMAT_VERSION, existing_dataset, write_dataset,
+                                   write_manifest)
 from divlab.errors import ConfigError
 from divlab.markov import MarkovAlgorithm, Rule
 from divlab.seeding import stream
@@ -205,22 +205,19 @@ def generate_program(config: ProgramConfig, out_dir: str | Path, *, overwrite: b
                                         "test": {"file": "rules_test.jsonl", "count": len(test)}},
                 "examples_per_rule": {"train": {str(k): v for k, v in sorted(Counter(per_program.tolist()).items())}},
                 "files": {}}
-    try:
-        with atomic_dataset_dir(out_dir, overwrite=overwrite) as directory:
-            rows = sum(len(index) for _, _, index in plan)
-            with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
-                for split, programs, index in plan:
-                    summary, files, split_dropped = _write_split(directory, config, split, programs, index, bar)
-                    manifest["splits"][split] = summary
-                    manifest["files"].update(files)
-                    dropped.update({f"{split}_{k}": v for k, v in split_dropped.items()})
-            manifest["dropped"] = dict(sorted(dropped.items()))
-            manifest["files"].update(_write_programs(directory, "rules_train.jsonl", train, per_program))
-            manifest["files"].update(_write_programs(directory, "rules_test.jsonl", test,
-                                                     np.bincount(test_index, minlength=len(test))))
-            write_manifest(directory, manifest)
-    except DatasetDirError:
-        if not overwrite and out_dir.exists() and read_manifest(out_dir).get("config") == config.to_dict():
-            return read_manifest(out_dir)
-        raise
-    return manifest
+    def write(directory: Path) -> dict:
+        rows = sum(len(index) for _, _, index in plan)
+        with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
+            for split, programs, index in plan:
+                summary, files, split_dropped = _write_split(directory, config, split, programs, index, bar)
+                manifest["splits"][split] = summary
+                manifest["files"].update(files)
+                dropped.update({f"{split}_{k}": v for k, v in split_dropped.items()})
+        manifest["dropped"] = dict(sorted(dropped.items()))
+        manifest["files"].update(_write_programs(directory, "rules_train.jsonl", train, per_program))
+        manifest["files"].update(_write_programs(directory, "rules_test.jsonl", test,
+                                                 np.bincount(test_index, minlength=len(test))))
+        write_manifest(directory, manifest)
+        return manifest
+
+    return write_dataset(out_dir, overwrite, config.to_dict(), write)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from divlab.errors import ConfigError
-from divlab.typed_config import check_known_fields
+from divlab.typed_config import values_with_exclusive_groups
 
 # Characters that separate fields when examples are rendered as text (prompts for pretrained LLMs, the
 # special-token spellings `<sep>`, `x -> y`), and control characters (the tokenizer uses some internally),
@@ -166,11 +166,7 @@ class RewriteConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "RewriteConfig":
-        check_known_fields(cls, values)
-        values = dict(values)
-        if values.get("examples_per_rule") is not None and "budget" not in values:
-            values["budget"] = None
-        return cls(**values)
+        return cls(**values_with_exclusive_groups(cls, values))
 
     def to_dict(self) -> dict:
         out = {}

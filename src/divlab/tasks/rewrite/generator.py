@@ -16,11 +16,9 @@ import divlab
 from divlab.data.directory import (
     DATASET_FORMAT,
     DATASET_FORMAT_VERSION,
-    DatasetDirError,
-    atomic_dataset_dir,
     existing_dataset,
-    read_manifest,
     sha256_file,
+    write_dataset,
     write_manifest,
 )
 from divlab.seeding import stream
@@ -230,18 +228,9 @@ def generate_rewrite(
         ("test", test_rules, test_index, config.effective_test_noop_fraction, config.effective_test_occurrences),
         ("test_seen", train_rules, seen_index, config.noop_fraction, config.occurrences),
     ]
-    try:
-        _write_dataset(out_dir, overwrite, config, manifest, plan, train_rules, test_rules, per_rule, test_index, progress)
-    except DatasetDirError:
-        if not overwrite and out_dir.exists() and read_manifest(out_dir).get("config") == config.to_dict():
-            return read_manifest(out_dir)  # a concurrent writer produced the very same dataset
-        raise
-    return manifest
-
-
-def _write_dataset(out_dir, overwrite, config, manifest, plan, train_rules, test_rules, per_rule, test_index, progress) -> None:
     rows = sum(len(index) for _, _, index, _, _ in plan)
-    with atomic_dataset_dir(out_dir, overwrite=overwrite) as directory:
+
+    def write(directory: Path) -> dict:
         with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
             for split, rules, index, noop_fraction, occurrences in plan:
                 summary, files = _write_split(directory, config, split, rules, index, noop_fraction, occurrences, bar)
@@ -251,3 +240,6 @@ def _write_dataset(out_dir, overwrite, config, manifest, plan, train_rules, test
         test_counts = np.bincount(test_index, minlength=len(test_rules))
         manifest["files"].update(_write_rules(directory, "rules_test.jsonl", test_rules, test_counts))
         write_manifest(directory, manifest)
+        return manifest
+
+    return write_dataset(out_dir, overwrite, config.to_dict(), write)

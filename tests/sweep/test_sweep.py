@@ -92,6 +92,29 @@ def test_sigkill_mid_sweep_loses_nothing_and_runs_nothing_twice(tmp_path):
         assert db.execute("SELECT COUNT(*) FROM cells").fetchone()[0] == 3
 
 
+def test_workers_end_when_the_sweep_process_is_killed_alone(tmp_path):
+    """SIGKILL of the sweep's own pid (not its group) must not leave a worker training on: it would write the
+    same cell directory as the sweep run again to resume it."""
+    run = tmp_path / "orphans"
+    process = _sweep_process(run, "--set", "train.epochs=200")
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(run.glob("cells/*/progress.json")):
+        time.sleep(0.1)
+    assert list(run.glob("cells/*/progress.json")), "no cell started training"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.killpg(process.pid, 0)  # any process left in the sweep's group (its workers)?
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError("a worker outlived the sweep process by 20 s")
+
+
 FAILING_PRESET = """
 description = "one cell whose context is too short for its data"
 [dataset]

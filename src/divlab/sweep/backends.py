@@ -22,13 +22,29 @@ OnStart = Callable[[str], None]
 OnResult = Callable[[str, dict], None]
 
 
+def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """Pool-worker initializer: end this worker as soon as the sweep's main process is gone (killed alone, e.g.
+    SIGKILL of its pid). Otherwise an orphaned worker trains on, and writes the same cell directory as the
+    sweep run again to resume it. Checkpoints are what a restart resumes from, so nothing finished is lost."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="divlab-parent-watch", daemon=True).start()
+
+
 def run_local(units: list[Unit], run_dir: str, workers: int, threads: int, on_start: OnStart, on_result: OnResult) -> None:
     """At most `workers` units in flight, each in its own process with `threads` torch threads. A worker that
     dies (killed for memory, a segfault) fails only the cells it was running; the pool is rebuilt."""
     context = multiprocessing.get_context("spawn")  # no fork after torch has started its thread pools
     queue = list(units)
     while queue:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             in_flight = {}
             broken = False
             while (queue or in_flight) and not broken:

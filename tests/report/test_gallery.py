@@ -75,6 +75,7 @@ def test_missing_seeds_and_failed_cells_are_said_on_the_page(gallery, tmp_path):
     assert "Fewer finished seeds than the 2 asked at 1 grid point(s)" in page
     assert f"num_train_rules={count} (1)" in page
     assert "1 cell(s) failed and are left out of every number" in page and "RuntimeError: boom" in page
+    assert "| incomplete (5 of 6 cells); so far: " in (copy / "README.md").read_text()
     line = next(line for line in page.splitlines() if line.startswith(f"| {count} |"))
     assert line.rstrip().endswith("| 1 |")  # the seeds column counts what the mean is over
 

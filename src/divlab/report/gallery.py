@@ -41,6 +41,9 @@ def write_gallery(out) -> Path:
         page = build_page(run_dir, run_dir / FIGURES, command=command)
         atomic_write_text(out / f"{name}.md", render_markdown(page, figure_prefix=f"{name}/{FIGURES}/"))
         status = page.verdict.status if page.verdict else "no finished cells"
+        total = sum(page.counts.values())
+        if page.counts.get("done", 0) < total:  # a verdict on part of the grid is not the experiment's verdict
+            status = f"incomplete ({page.counts.get('done', 0)} of {total} cells); so far: {status}"
         rows.append([f"[{name}]({name}.md)", status, page.verdict.sentence if page.verdict else "–", paper_claim(name)])
     index = [
         f"# Results gallery — preset {manifest['preset']}",

@@ -48,6 +48,7 @@ class Page:
     title: str
     blocks: list = field(default_factory=list)
     verdict: VerdictBlock | None = None
+    counts: dict = field(default_factory=dict)  # cells by status: what the verdict is (not yet) over
 
 
 def reproduce_command(info: dict, run_dir) -> str:
@@ -126,7 +127,7 @@ def build_page(run_dir, figure_dir, command: str | None = None) -> Page:
     info.setdefault("preset", meta.get("preset", "?"))
     report_name = info.get("report", {}).get("kind", info["experiment"])
     kind_name = info.get("kind") or (rows[0]["config"].get("kind", "rewrite") if rows else "rewrite")
-    page = Page(f"divlab {info['experiment']} — preset {info['preset']}")
+    page = Page(f"divlab {info['experiment']} — preset {info['preset']}", counts=counts)
     page.blocks.append(Text(info.get("description", "")))
     page.blocks.append(Text(f"Cells: {counts['done']} done, {counts['failed']} failed, "
                             f"{counts['pending'] + counts['running']} not run. Every number below is read from "

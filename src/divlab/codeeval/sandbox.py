@@ -15,14 +15,12 @@ private working directory and a Python-level network guard, and every result say
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import marshal
 import os
 import pickle
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -35,15 +33,18 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from divlab.codeeval import cgroup
 from divlab.codeeval._runner import REPLY_SIGNALED, REPLY_TIMEOUT  # the zygote's replies
+from divlab.codeeval.plain import NotPlainData, parse_document
 from divlab.errors import ConfigError
 
 RUNNER = Path(__file__).with_name("_runner.py")
 GiB = 1024**3
 MiB = 1024**2
 
-# Statuses of one execution.
-PASS, FAIL, TIMEOUT, CRASH = "pass", "fail", "timeout", "crash"
+# How one execution ended. The sandbox only runs programs and returns what they output; whether that is
+# right is decided by the caller (score.py), outside, from plain values.
+COMPLETED, TIMEOUT, CRASH = "completed", "timeout", "crash"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Limits:
     max_file_bytes: int = 16 * MiB  # any one file, stdout and stderr included
     tmp_bytes: int = 64 * MiB  # the private /tmp
     output_bytes: int = 8192  # how much of stdout/stderr is kept in the result
+    result_bytes: int = 256 * MiB  # the program's outputs (plain data) sent back for judging
 
     def __post_init__(self):
         for name in ("wall_seconds", "memory_bytes", "max_processes", "max_file_bytes", "tmp_bytes"):
@@ -71,8 +73,8 @@ class Limits:
 
 @dataclass
 class Execution:
-    status: str  # pass | fail | timeout | crash
-    detail: dict = field(default_factory=dict)  # the runner's own result (error, passed inputs, ...)
+    status: str  # completed | timeout | crash
+    detail: dict = field(default_factory=dict)  # the runner's result document (plain data), or {"error": ...}
     returncode: int | None = None
     wall_seconds: float = 0.0
     stdout: str = ""
@@ -83,18 +85,23 @@ class Execution:
         return self.detail.get("error")
 
 
+# The host uid a program runs as (through its user namespace) when divlab runs as root: unprivileged, so
+# that RLIMIT_NPROC binds and mode-0600 files stay closed. "nobody" unless the machine wants another.
+SANDBOX_HOST_UID = int(os.environ.get("DIVLAB_SANDBOX_UID", "65534"))
+
+
 @functools.cache
 def isolation() -> tuple[tuple[str, ...], str]:
-    """The command prefix that confines a process, and a name for the level reached."""
+    """The runner's arguments that confine it, and a name for the level reached."""
     if os.environ.get("DIVLAB_SANDBOX") == "rlimits":
         return (), "rlimits"
-    unshare = shutil.which("unshare")
-    if unshare and sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux"):
         # Always a user namespace, even as root: process limits then count only this sandbox's processes.
-        prefix = (unshare, "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child")
+        flags = ("--isolate", str(SANDBOX_HOST_UID))
         try:
-            subprocess.run([*prefix, "true"], check=True, capture_output=True, timeout=20)
-            return prefix, "namespaces"
+            subprocess.run([sys.executable, "-I", "-S", str(RUNNER), *flags, "--probe"], check=True,
+                           capture_output=True, timeout=20, env=SAFE_ENV, cwd="/")
+            return flags, "namespaces"
         except (subprocess.SubprocessError, OSError):
             pass
     warnings.warn(
@@ -118,7 +125,38 @@ SAFE_ENV = {
 }
 
 
-_SYS_PATH = [p for p in sys.path if p and os.path.isdir(p)]
+def _import_path() -> list[str]:
+    """The parent's import path, less what is not Python's own (the working directory, a repository's
+    source tree): the sandbox shows the program these directories and nothing else of the host."""
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+
+    def python_own(path: str) -> bool:
+        real = os.path.realpath(path)
+        return (any(real == p or real.startswith(p + os.sep) for p in prefixes)
+                or os.path.basename(real) in ("site-packages", "dist-packages"))
+
+    return [p for p in sys.path if p and os.path.isdir(p) and python_own(p)]
+
+
+_SYS_PATH = _import_path()
+# What the program sees of the host: Python's prefixes and import path (system libraries are added by the
+# runner), all read-only.
+_VISIBLE = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *_SYS_PATH,
+                   os.path.dirname(os.path.realpath(sys.executable))})
+_HIDDEN: tuple[str, ...] = ()
+
+
+@contextlib.contextmanager
+def hiding(paths):
+    """Within this block, sandboxes cover these files (a samples file, a benchmark's data) with an empty
+    one wherever they lie inside what the program may see. Start zygotes inside the block."""
+    global _HIDDEN
+    previous = _HIDDEN
+    _HIDDEN = tuple(sorted({*previous, *(os.path.realpath(p) for p in paths if p)}))
+    try:
+        yield
+    finally:
+        _HIDDEN = previous
 
 
 def _encode(payload: dict) -> bytes:
@@ -140,15 +178,19 @@ class _Zygote:
     """One confined interpreter (`_runner.py --zygote`, inside fresh user, mount, PID and network
     namespaces) that forks a sandbox per program: same confinement, ~10x cheaper start than a new one."""
 
+    # The zygote and a program's supervisor share the program's memory group: room for them on top.
+    OVERHEAD = 96 * MiB
+
     def __init__(self, prefix: tuple[str, ...]):
         self.sock, child = socket.socketpair()
+        self.group = cgroup.new_group(Limits.memory_bytes + self.OVERHEAD)
         self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-I", "-S", str(RUNNER), "--zygote", str(child.fileno())],
+            [sys.executable, "-I", "-S", str(RUNNER), *_join(self.group), *prefix, "--zygote", str(child.fileno())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(child.fileno(),), env={**SAFE_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}, cwd="/",
             start_new_session=True, close_fds=True)
         child.close()
-        self._send(_encode({"sys_path": _SYS_PATH}))
+        self._send(_encode({"sys_path": _SYS_PATH, "visible": _VISIBLE, "hidden": list(_HIDDEN)}))
 
     def _send(self, data: bytes, fds=()) -> None:
         header = struct.pack("Q", len(data))
@@ -158,8 +200,11 @@ class _Zygote:
             self.sock.sendall(header)
         self.sock.sendall(data)
 
-    def run(self, payload: bytes, fds, wall_seconds: float) -> tuple[int, int] | None:
+    def run(self, payload: bytes, fds, limits: Limits) -> tuple[int, int] | None:
         """(kind, value) from the supervisor, or None when the zygote itself stopped answering."""
+        if self.group is not None:
+            self.group.limit(limits.memory_bytes + self.OVERHEAD)
+        wall_seconds = limits.wall_seconds
         self._send(payload, fds)
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
@@ -179,6 +224,13 @@ class _Zygote:
     def close(self) -> None:
         self.sock.close()
         _kill_group(self.proc)
+        if self.group is not None:
+            self.group.close()
+
+
+def _join(group) -> tuple[str, ...]:
+    """The runner's arguments that put it (before it forks) into a memory group."""
+    return ("--cgroup", str(group.path)) if group is not None else ()
 
 
 class _ZygotePool:
@@ -229,23 +281,59 @@ def zygotes():
         pool.close()
 
 
+class _ResultPipe:
+    """The program's result arrives through a pipe, read here as it is written: a pipe is not bound by the
+    program's file-size limit (which keeps stdout, stderr and /tmp small), and what exceeds
+    `result_bytes` is drained and discarded, so the result is refused, never truncated into a value."""
+
+    def __init__(self, cap: int):
+        self.read_fd, self.write_fd = os.pipe()
+        self.cap, self.chunks, self.size, self.overflow = cap, [], 0, False
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while chunk := os.read(self.read_fd, 1 << 20):
+            self.size += len(chunk)
+            if self.size > self.cap:
+                self.overflow, self.chunks = True, []
+            elif not self.overflow:
+                self.chunks.append(chunk)
+
+    def handed_over(self) -> None:
+        """The child holds the write end now: close ours, so that EOF comes when the program's tree is gone."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def collect(self) -> bytes:
+        self.handed_over()
+        self.thread.join(10)
+        if self.thread.is_alive():  # a write end still open somewhere: no result, and the reader is left behind
+            return b""
+        os.close(self.read_fd)
+        return b"" if self.overflow else b"".join(self.chunks)
+
+
 def _execute_forked(pool: _ZygotePool, payload: dict, limits: Limits) -> Execution:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="divlab-sandbox-") as scratch:
         scratch_path = Path(scratch)
-        with open(scratch_path / "result", "w+b") as result, open(scratch_path / "stdout", "w+b") as out, \
-                open(scratch_path / "stderr", "w+b") as err:
+        result = _ResultPipe(limits.result_bytes)
+        with open(scratch_path / "stdout", "w+b") as out, open(scratch_path / "stderr", "w+b") as err:
             encoded = _encode({**payload, "limits": limits.for_runner()})
             zygote = pool.get()
             try:
-                reply = zygote.run(encoded, (result.fileno(), out.fileno(), err.fileno()), limits.wall_seconds)
+                reply = zygote.run(encoded, (result.write_fd, out.fileno(), err.fileno()), limits)
             except OSError:
                 reply = None
+            finally:
+                result.handed_over()
             died = reply is None and zygote.proc.poll() is not None
             if reply is None:
                 pool.discard()
         wall = time.perf_counter() - started
-        raw, stdout, stderr = _collect(scratch_path, limits)
+        raw, stdout, stderr = result.collect(), *_collect(scratch_path, limits)
     if died:  # the zygote itself failed (it cannot be reached from the program): run this one the slow way
         return _execute_fresh(payload, limits)
     if reply is None or reply[0] == REPLY_TIMEOUT:
@@ -270,31 +358,35 @@ def _execute_fresh(payload: dict, limits: Limits) -> Execution:
         scratch_path = Path(scratch)
         workdir = scratch_path / "work"  # only used without namespaces; inside them /tmp is private
         workdir.mkdir()
-        result_path = scratch_path / "result"
-        with open(result_path, "wb") as result, open(scratch_path / "stdout", "wb") as out, \
+        result = _ResultPipe(limits.result_bytes)
+        with open(scratch_path / "stdout", "wb") as out, \
                 open(scratch_path / "stderr", "wb") as err, open(scratch_path / "payload", "w+b") as stdin:
-            stdin.write(_encode({**payload, "result_fd": result.fileno(), "namespaces": level == "namespaces",
-                                 "workdir": str(workdir), "limits": limits.for_runner(), "sys_path": _SYS_PATH}))
+            stdin.write(_encode({**payload, "result_fd": result.write_fd, "workdir": str(workdir),
+                                 "limits": limits.for_runner(), "sys_path": _SYS_PATH, "visible": _VISIBLE,
+                                 "hidden": list(_HIDDEN)}))
             stdin.seek(0)
             env = {**SAFE_ENV, "HOME": "/tmp" if prefix else str(workdir), "TMPDIR": "/tmp" if prefix else str(workdir)}
+            group = cgroup.new_group(limits.memory_bytes) if prefix else None
             proc = subprocess.Popen(
-                [*prefix, sys.executable, "-I", "-S", str(RUNNER)],
-                stdin=stdin, stdout=out, stderr=err, pass_fds=(result.fileno(),), env=env,
+                [sys.executable, "-I", "-S", str(RUNNER), *_join(group), *prefix],
+                stdin=stdin, stdout=out, stderr=err, pass_fds=(result.write_fd,), env=env,
                 cwd=str(workdir), start_new_session=True, close_fds=True,
             )
+            result.handed_over()
             try:
                 returncode = _wait(proc, limits.wall_seconds)  # None: the wall-clock limit ended it
             finally:
                 _kill_group(proc)
+                if group is not None:
+                    group.close()
         wall = time.perf_counter() - started
-        raw, stdout, stderr = _collect(scratch_path, limits)
+        raw, stdout, stderr = result.collect(), *_collect(scratch_path, limits)
     return _outcome(payload, limits, raw, returncode, wall, stdout, stderr)
 
 
-def _collect(scratch: Path, limits: Limits) -> tuple[bytes, str, str]:
-    """The result bytes and the capped stdout/stderr a sandboxed program left in its scratch files."""
-    return ((scratch / "result").read_bytes(), _read_capped(scratch / "stdout", limits.output_bytes),
-            _read_capped(scratch / "stderr", limits.output_bytes))
+def _collect(scratch: Path, limits: Limits) -> tuple[str, str]:
+    """The capped stdout/stderr a sandboxed program left in its scratch files."""
+    return _read_capped(scratch / "stdout", limits.output_bytes), _read_capped(scratch / "stderr", limits.output_bytes)
 
 
 def _outcome(payload: dict, limits: Limits, raw: bytes, returncode: int | None, wall: float, stdout: str,
@@ -305,9 +397,8 @@ def _outcome(payload: dict, limits: Limits, raw: bytes, returncode: int | None, 
                          stdout, stderr)
     if raw and returncode == 0:
         try:
-            detail = pickle.loads(raw) if payload["mode"] == "ground_truth" else ast.literal_eval(raw.decode())
-            return Execution(detail.pop("status"), detail, returncode, wall, stdout, stderr)
-        except Exception:  # a forged or cut-off result is a crash of this sample, not of the evaluation
+            return Execution(COMPLETED, parse_document(raw), returncode, wall, stdout, stderr)
+        except NotPlainData:  # a forged or cut-off result is a crash of this sample, not of the evaluation
             pass
     return Execution(CRASH, {"error": _crash_reason(returncode, stderr)}, returncode, wall, stdout, stderr)
 

@@ -21,17 +21,22 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import divlab
-from divlab.codeeval._runner import MBPP_OUTPUT_NOT_NONE  # one list, used by the runner too
-from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir, load_benchmark
+from divlab.codeeval import asserts
+from divlab.codeeval.cgroup import memory_scope
+from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir, load_benchmark, packaged_files
+from divlab.codeeval.compare import MBPP_OUTPUT_NOT_NONE, outputs_match
 from divlab.codeeval.extract import code_from_chat_answer
 from divlab.codeeval.passk import summarize
-from divlab.codeeval.sandbox import CRASH, PASS, Execution, Limits, execute, isolation, zygotes
+from divlab.codeeval.plain import Digest, NotPlainData, decode_plain, digest_of
+from divlab.codeeval.sandbox import COMPLETED, CRASH, Execution, Limits, execute, hiding, isolation, zygotes
 from divlab.machine import available_cores
 from divlab.errors import DataError
 from divlab.errors import ConfigError
 from divlab.atomic import atomic_write_bytes
 
-NOT_RUN = "not run"
+# A sample's verdict per suite, decided here from plain values (never by the sandboxed program).
+PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
+GROUND_TRUTH_FORMAT = 6  # outputs come back as plain data (plain.py), large ones as digests
 
 
 class SamplesError(DataError):
@@ -126,11 +131,11 @@ def _normalise_task_id(task_id, benchmark: Benchmark) -> str:
 def ground_truth(benchmark: Benchmark, task_ids, workers: int, refresh: bool = False) -> dict:
     """Expected outputs and reference seconds per task and suite, from the canonical solutions run in the
     sandbox; cached per benchmark checksum (as EvalPlus caches per dataset hash)."""
-    path = cache_dir() / "groundtruth" / f"{benchmark.name}-{benchmark.md5}.pkl"
+    path = cache_dir() / "groundtruth" / f"{benchmark.name}-{benchmark.md5}-v{GROUND_TRUTH_FORMAT}.pkl"
     cached = {}
     if path.exists() and not refresh:
         with open(path, "rb") as f:
-            cached = pickle.load(f)
+            cached = pickle.load(f)  # our own cache file, written below
     missing = [t for t in task_ids if t not in cached]
     if missing:
         limits = Limits(wall_seconds=600, max_file_bytes=2**40)
@@ -139,15 +144,17 @@ def ground_truth(benchmark: Benchmark, task_ids, workers: int, refresh: bool = F
             problem = benchmark.problems[task_id]
             out = {}
             for suite in benchmark.suites:
-                execution = execute({
-                    "mode": "ground_truth", "program": problem.prompt + problem.canonical_solution,
-                    "entry_point": problem.entry_point, "inputs": _inputs(problem, suite),
-                    "output_not_none": benchmark.oracle == "mbpp" and problem.entry_point in MBPP_OUTPUT_NOT_NONE,
-                }, limits)
-                if execution.status != PASS:
+                inputs = _inputs(problem, suite)
+                execution = execute({"mode": "calls", "program": problem.prompt + problem.canonical_solution,
+                                     "entry_point": problem.entry_point, "calls": inputs,
+                                     "not_none": _not_none(benchmark, problem)}, limits)
+                results = execution.detail.get("results", []) if execution.status == COMPLETED else []
+                if len(results) != len(inputs) or any("raised" in r for r in results):
+                    failed = next((r.get("raised") for r in results if "raised" in r), execution.error)
                     raise BenchmarkError(f"{benchmark.name} {task_id}: the reference solution failed on the {suite} "
-                                         f"inputs ({execution.error}); stderr: {execution.stderr[-500:]}")
-                out[suite] = (execution.detail["outputs"], execution.detail["seconds"])
+                                         f"inputs ({failed}); stderr: {execution.stderr[-500:]}")
+                outputs = [Digest(r["digest"], r["size"]) if "digest" in r else decode_plain(r["ok"]) for r in results]
+                out[suite] = (outputs, [r["seconds"] for r in results], sum(r["encoding"] for r in results))
             return task_id, out
 
         for task_id, out in _parallel(run, missing, workers, f"reference outputs ({benchmark.name})"):
@@ -155,6 +162,11 @@ def ground_truth(benchmark: Benchmark, task_ids, workers: int, refresh: bool = F
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, pickle.dumps(cached))
     return cached
+
+
+def _not_none(benchmark: Benchmark, problem: Problem) -> bool:
+    """EvalPlus judges these MBPP+ tasks by whether the output is None (their references return re.Match)."""
+    return benchmark.oracle == "mbpp" and problem.entry_point in MBPP_OUTPUT_NOT_NONE
 
 
 def _inputs(problem: Problem, suite: str) -> list:
@@ -194,42 +206,85 @@ class ResultCache:
 
 
 def evaluate_solution(benchmark: Benchmark, problem: Problem, solution: str, config: ScoreConfig,
-                      truth: dict | None) -> dict:
-    """Every suite of one problem for one solution: {suite: {"status", "error", ...}}."""
+                      truth: dict | None, calls: dict | None = None) -> dict:
+    """Every suite of one problem for one solution: {suite: {"status", "error", ...}}. The sandbox only
+    returns the program's outputs; the verdict is reached here."""
     outcome = {}
-    limits = Limits(wall_seconds=config.timeout, memory_bytes=config.memory_bytes)
     if not benchmark.io:
-        program = f"{problem.test_imports}\n{solution}\n\n{problem.test_program}"
-        outcome["base"] = _summary(execute({"mode": "program", "program": program}, limits))
+        recorded = calls[problem.task_id]
+        execution = execute({"mode": "calls", "program": f"{problem.test_imports}\n{solution}",
+                             "entry_point": problem.entry_point, "calls": asserts.arguments(recorded),
+                             "setup": problem.test_setup},
+                            Limits(wall_seconds=config.timeout, memory_bytes=config.memory_bytes))
+        if execution.status != COMPLETED:
+            outcome["base"] = _summary(execution, execution.status, execution.error)
+        else:
+            passed, why = asserts.replay(problem, recorded, execution.detail)
+            outcome["base"] = _summary(execution, PASS if passed else FAIL, execution.detail.get("error") or why)
         return outcome
     for suite in benchmark.suites:
         if suite != "base" and outcome["base"]["status"] != PASS:
             outcome[suite] = {"status": NOT_RUN, "error": "fails the base tests"}
             continue
-        expected, seconds = truth[problem.task_id][suite]
+        expected, seconds, encoding = truth[problem.task_id][suite]
         time_limits = [max(config.min_time_limit, config.gt_time_limit_factor * t) for t in seconds]
         # EvalPlus: min(per-task cap, sum of per-input limits) + 1 s, and 1 s more at join; plus our start-up.
         # Where the reference itself needs more than half the cap on this machine (Mbpp/599 takes ~50 s on a
         # slow 2-core box), the cap grows to twice the reference's time, so a correct solution is not cut.
+        # Sending the outputs back costs time EvalPlus (comparing in place) does not spend: twice the reference's.
         cap = max(config.per_task_timeout, 2 * sum(seconds))
-        wall = min(cap, sum(time_limits)) + 3
-        execution = execute({
-            "mode": "io", "program": solution, "entry_point": problem.entry_point, "dataset": benchmark.oracle,
-            "inputs": _inputs(problem, suite), "expected": expected, "time_limits": time_limits,
-            "atol": problem.atol}, Limits(wall_seconds=wall, memory_bytes=config.memory_bytes))
-        outcome[suite] = _summary(execution)
+        wall = min(cap, sum(time_limits)) + 3 + 2 * encoding
+        inputs = _inputs(problem, suite)
+        execution = execute({"mode": "calls", "program": solution, "entry_point": problem.entry_point,
+                             "calls": inputs, "time_limits": time_limits, "not_none": _not_none(benchmark, problem)},
+                            Limits(wall_seconds=wall, memory_bytes=config.memory_bytes))
+        if execution.status != COMPLETED:
+            outcome[suite] = _summary(execution, execution.status, execution.error)
+            continue
+        passed, why = _compare_io(benchmark, problem, inputs, expected, execution.detail)
+        outcome[suite] = _summary(execution, PASS if passed == len(inputs) else FAIL,
+                                  execution.detail.get("error") or why, passed, len(inputs))
     return outcome
 
 
-def _summary(execution: Execution) -> dict:
-    out = {"status": execution.status, "seconds": round(execution.wall_seconds, 3)}
-    if execution.status != PASS:
-        out["error"] = execution.error
+def _compare_io(benchmark: Benchmark, problem: Problem, inputs: list, expected: list, document: dict):
+    """(inputs passed before the first failure, why it failed), EvalPlus's fast check."""
+    results = document.get("results")
+    if type(results) is not list:
+        return 0, "no outputs"
+    for i, want in enumerate(expected):
+        if i >= len(results):
+            return i, f"input {i}: not run"
+        result = results[i]
+        if type(result) is dict and ("digest" in result or isinstance(want, Digest)):
+            # a large output: exact comparison of texts (EvalPlus's tolerances apply to small outputs only)
+            expected_digest = want.sha256 if isinstance(want, Digest) else (digest_of(want) or ("small",))[0]
+            if result.get("digest") != expected_digest:
+                return i, f"wrong output on input {i} (a large output, compared by digest)"
+            continue
+        if type(result) is not dict or "ok" not in result:
+            return i, f"input {i}: {str(result.get('raised') if type(result) is dict else result)[:300]}"
+        try:
+            ok = outputs_match(benchmark.oracle, problem.entry_point, inputs[i], decode_plain(result["ok"]), want,
+                               problem.atol)
+        except NotPlainData as exc:
+            return i, f"input {i}: {exc}"
+        except Exception:  # EvalPlus asserts there: a failure of this sample
+            ok = False
+        if not ok:
+            return i, f"wrong output on input {i}"
+    return len(expected), None
+
+
+def _summary(execution: Execution, status: str, error: str | None, passed: int | None = None,
+             n_inputs: int | None = None) -> dict:
+    out = {"status": status, "seconds": round(execution.wall_seconds, 3)}
+    if status != PASS:
+        out["error"] = error
         if execution.status == CRASH and execution.stderr:
             out["stderr"] = execution.stderr[-1000:]
-    for key in ("passed_inputs", "n_inputs"):
-        if key in execution.detail:
-            out[key] = execution.detail[key]
+    if n_inputs is not None:
+        out["passed_inputs"], out["n_inputs"] = passed, n_inputs
     return out
 
 
@@ -254,17 +309,25 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
             outcomes[k] = cache.get(k)
             if outcomes[k] is None:
                 todo[k] = sample
-    truth = None
+    truth = calls = None
+    tasks = sorted({s.task_id for s in todo.values()})
     if benchmark.io and todo:
-        truth = ground_truth(benchmark, sorted({s.task_id for s in todo.values()}), workers)
+        truth = ground_truth(benchmark, tasks, workers)
+    elif todo:
+        calls = asserts.record_calls(benchmark, tasks, lambda fn, items, desc: _parallel(fn, items, workers, desc),
+                                     execute, Limits(wall_seconds=600))
 
     def run(item):
         k, sample = item
-        return k, evaluate_solution(benchmark, benchmark.problems[sample.task_id], sample.solution, config, truth)
+        return k, evaluate_solution(benchmark, benchmark.problems[sample.task_id], sample.solution, config, truth,
+                                    calls)
 
-    for k, outcome in _parallel(run, list(todo.items()), workers, f"scoring {benchmark.name}"):
-        cache.put(k, outcome)  # committed one by one: an interrupted run resumes from here
-        outcomes[k] = outcome
+    # Programs never see the samples file (other samples' code) or the benchmark (its answers), wherever
+    # these lie.
+    with hiding([samples_path, benchmark.source, *packaged_files()]):
+        for k, outcome in _parallel(run, list(todo.items()), workers, f"scoring {benchmark.name}"):
+            cache.put(k, outcome)  # committed one by one: an interrupted run resumes from here
+            outcomes[k] = outcome
 
     rows, counts = [], {suite: {} for suite in benchmark.suites}
     for sample in samples:
@@ -285,7 +348,7 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
         "suites": {suite: summarize(counts[suite], config.ks) for suite in benchmark.suites},
         "per_task": {t: {suite: {"n": counts[suite][t][0], "correct": counts[suite][t][1]}
                          for suite in benchmark.suites} for t in counts["base"]},
-        "sandbox": {"isolation": isolation()[1], **json.loads(limits_key)},
+        "sandbox": {"isolation": isolation()[1], "memory_limit_binds": memory_scope(), **json.loads(limits_key)},
         "divlab_version": divlab.__version__,
     }
     _write_atomic(out_dir / "eval_results.jsonl", "".join(json.dumps(r) + "\n" for r in rows))

@@ -408,40 +408,7 @@ def run_calls(payload: dict) -> dict:
     return '{"results": [%s]}' % ", ".join(results)
 
 
-def run_record(payload: dict) -> dict:
-    """Trusted code only (the reference solution and the benchmark's test code): every call the test
-    makes to the entry point, in order, with its arguments as plain data (None where they are not:
-    objects built by the test's set-up). Nested calls (recursion) are the function's own business."""
-    import copy
-    import random
-
-    namespace: dict = {}
-    exec(compile(payload["program"], "<reference>", "exec"), namespace)
-    entry_point = payload["entry_point"]
-    original, calls, active = namespace[entry_point], [], []
-
-    def recorder(*args, **kwargs):
-        if kwargs:
-            raise TypeError(f"the test calls {entry_point} with keyword arguments; divlab records positional ones")
-        if active:
-            return original(*args)
-        try:
-            calls.append(plain_text(list(copy.deepcopy(args))))
-        except (NotPlainData, copy.Error, TypeError):
-            calls.append(None)
-        active.append(1)
-        try:
-            return original(*args)
-        finally:
-            active.pop()
-
-    namespace[entry_point] = recorder
-    random.seed(payload.get("random_seed", 0))  # the parent replays the test with the same seed
-    exec(compile(payload["test"], "<test>", "exec"), namespace)
-    return json.dumps({"calls": calls})
-
-
-MODES = {"calls": run_calls, "record": run_record}
+MODES = {"calls": run_calls}
 
 
 def _decode(raw: bytes) -> dict:

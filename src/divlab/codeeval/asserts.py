@@ -4,8 +4,8 @@ Running the benchmark's test code beside the program under test lets the program
 patch `repr` or the comparison, trace `check` away, rig `__eq__`, write "passed" where the runner
 reports. So the test code never runs beside it:
 
-1. record: the benchmark's test runs once against its own reference solution (trusted code, in the
-   sandbox all the same) with the entry point wrapped, which records each call's arguments;
+1. record: the benchmark's test runs once against its own reference solution (trusted code, run here)
+   with the entry point wrapped, which records each call's arguments;
 2. execute: the sandbox calls the *program's* entry point on those arguments and returns the outputs as
    plain data (`plain.py`) and nothing else: the expected values never enter it;
 3. replay: the benchmark's test runs again, here in the trusted parent, against a stub that returns the
@@ -19,18 +19,17 @@ source of the call's arguments, evaluated in the sandbox after the benchmark's s
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import json
 import random
 import threading
 
-from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir
+from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem
 from divlab.codeeval.plain import NotPlainData, decode_plain, plain_text
-from divlab.atomic import atomic_write_bytes
 
 RANDOM_SEED = 0
-FORMAT = 3  # of the recorded-calls cache
-# Replays run test code that uses the module-level `random` (seeded per replay): one replay at a time.
+# Recordings and replays run test code that uses the module-level `random` (seeded per replay): one replay at a time.
 _REPLAY_LOCK = threading.Lock()
 
 
@@ -38,33 +37,57 @@ def reference_program(problem: Problem) -> str:
     return f"{problem.test_imports}\n{problem.prompt}{problem.canonical_solution}"
 
 
-def record_calls(benchmark: Benchmark, task_ids, run_parallel, execute, limits) -> dict[str, list]:
+def record_calls(benchmark: Benchmark, task_ids) -> dict[str, list]:
     """Per task, the calls its test makes: each {"args": the arguments' plain text} or {"source": the
-    source of an argument tuple}. Cached per benchmark checksum, like the reference outputs."""
-    path = cache_dir() / "calls" / f"{benchmark.name}-{benchmark.md5}-v{FORMAT}.json"
-    cached = json.loads(path.read_text()) if path.exists() else {}
-    missing = [t for t in task_ids if t not in cached]
-    if not missing:
-        return cached
+    source of an argument tuple}. Recorded here, in the process that replays them (a few ms a task, and
+    the same string hashing, so a test that draws from a set makes the same calls both times)."""
+    out = {}
+    for task_id in task_ids:
+        key = (benchmark.md5, task_id)
+        if key not in _RECORDED:
+            _RECORDED[key] = _record(benchmark, benchmark.problems[task_id])
+        out[task_id] = _RECORDED[key]
+    return out
 
-    def run(task_id):
-        problem = benchmark.problems[task_id]
-        execution = execute({"mode": "record", "program": reference_program(problem),
-                             "entry_point": problem.entry_point, "test": problem.test_program,
-                             "random_seed": RANDOM_SEED}, limits)
-        calls = execution.detail.get("calls") if execution.status == "completed" else None
-        if not calls:
-            raise BenchmarkError(f"{benchmark.name} {task_id}: recording the test's calls on the reference solution "
-                                 f"failed ({execution.error or 'no calls'}); stderr: {execution.stderr[-500:]}")
-        if any(call is None for call in calls):
-            return task_id, [{"source": source} for source in _call_sources(problem, len(calls))]
-        return task_id, [{"args": text} for text in calls]
 
-    for task_id, calls in run_parallel(run, missing, f"test calls ({benchmark.name})"):
-        cached[task_id] = calls
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, json.dumps(cached).encode())
-    return cached
+_RECORDED: dict[tuple[str, str], list] = {}
+
+
+def _record(benchmark: Benchmark, problem: Problem) -> list:
+    """Run the benchmark's test against its reference solution, wrapped to record each top-level call's
+    arguments (nested calls, i.e. recursion, are the function's own business)."""
+    namespace: dict = {}
+    calls, active = [], []
+
+    def recorder(*args, **kwargs):
+        if active:
+            return original(*args, **kwargs)
+        if kwargs:
+            raise BenchmarkError(f"{problem.task_id}: the test calls {problem.entry_point} with keyword arguments")
+        calls.append(_text(list(copy.deepcopy(args))))
+        active.append(1)
+        try:
+            return original(*args)
+        finally:
+            active.pop()
+
+    try:
+        with _REPLAY_LOCK:
+            exec(_compiled(reference_program(problem), "<reference>"), namespace)
+            original = namespace[problem.entry_point]
+            namespace[problem.entry_point] = recorder
+            random.seed(RANDOM_SEED)
+            exec(_compiled(problem.test_program, "<test>"), namespace)
+    except BenchmarkError:
+        raise
+    except Exception as exc:
+        raise BenchmarkError(f"{benchmark.name} {problem.task_id}: the test fails on the reference solution "
+                             f"({type(exc).__name__}: {exc})") from exc
+    if not calls:
+        raise BenchmarkError(f"{benchmark.name} {problem.task_id}: the test never calls {problem.entry_point}")
+    if any(call is None for call in calls):  # objects the test's set-up builds: sent as the calls' source
+        return [{"source": source} for source in _call_sources(problem, len(calls))]
+    return [{"args": text} for text in calls]
 
 
 def _call_sources(problem: Problem, expected: int) -> list[str]:
@@ -154,5 +177,5 @@ def replay(problem: Problem, calls: list, document: dict) -> tuple[bool, str | N
 def _text(args):
     try:
         return plain_text(args)
-    except NotPlainData:
+    except (NotPlainData, RecursionError):
         return None

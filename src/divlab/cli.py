@@ -4,6 +4,7 @@ function that a notebook can call too."""
 from __future__ import annotations
 
 import argparse
+import errno
 import dataclasses
 import json
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import divlab
-from divlab.errors import ConfigError, DivlabError, UsageError
+from divlab.errors import ConfigError, DataError, DivlabError, UsageError
 
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {}
 
@@ -89,18 +90,23 @@ def sectioned(overrides: dict, sections: Sequence[str], default: str) -> dict[st
 @command("markov", "run a Markov algorithm (one rule per line: 'pattern -> replacement', '-> .x' terminates)")
 def _markov(parser: argparse.ArgumentParser):
     parser.add_argument("rules_file", help="rules file in the usual notation")
-    parser.add_argument("text", help="input string")
+    parser.add_argument("text", nargs="?", help="input string (or give --input)")
+    parser.add_argument("--input", metavar="FILE", help="read the input string from FILE ('-': standard input); "
+                                                         "for inputs too long for a command line")
     parser.add_argument("--max-steps", type=int, default=10_000, help="stop runaway algorithms after this many steps")
-    parser.add_argument("--trace", action="store_true", help="print every step to stderr")
+    parser.add_argument("--trace", action="store_true", help="print every step to stderr as it happens")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.markov import MarkovAlgorithm, format_rule, parse_rules_file
 
         algorithm = MarkovAlgorithm(parse_rules_file(args.rules_file))
-        result = algorithm.run(args.text, max_steps=args.max_steps, trace=args.trace)
-        for step in result.trace:
+        text = _markov_input(args.text, args.input)
+
+        def show(step) -> None:
             rule = format_rule(algorithm.rules[step.rule_index])
             print(f"{step.index:>5}  rule {step.rule_index + 1} [{rule}] at {step.position}: {step.after}", file=sys.stderr)
+
+        result = algorithm.run(text, max_steps=args.max_steps, on_step=show if args.trace else None)
         if not result.halted:
             print(result.result)
             print(
@@ -115,6 +121,24 @@ def _markov(parser: argparse.ArgumentParser):
         return 0
 
     return run
+
+
+def _markov_input(text: str | None, source: str | None) -> str:
+    """The input string: the argument, or the content of --input FILE / standard input (one trailing
+    newline dropped)."""
+    if (text is None) == (source is None):
+        raise UsageError("give the input string either as an argument or with --input FILE, not both or neither")
+    if source is None:
+        return text
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        content = data.decode("utf-8")
+    except FileNotFoundError:
+        raise DataError(f"input file not found: {source}") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{'standard input' if source == '-' else source}: not UTF-8 text "
+                        f"({error.reason} at byte {error.start})") from None
+    return content[:-1] if content.endswith("\n") else content
 
 
 # -- generate --------------------------------------------------------------------------------------------
@@ -140,6 +164,9 @@ def _generate(parser: argparse.ArgumentParser):
             return 0
         if not args.out:
             raise UsageError("--out DIR is required")
+        if args.preset is None and args.config is None:  # the defaults alone are a paper-scale dataset
+            raise UsageError(f"say what to write: --preset NAME or --config FILE (the {args.task} task's defaults "
+                             f"alone are its paper-scale dataset); presets: {', '.join(task.preset_names())}")
         overrides = parse_overrides(args.overrides)
         if args.seed is not None:
             overrides["seed"] = args.seed
@@ -525,6 +552,12 @@ def _as_typed(error: DivlabError, flags: dict[str, str]) -> str:
     return str(error)
 
 
+# Errors of the file system about a path (read-only, unwritable, a file where a directory goes, full disk):
+# the user's to fix. Anything else from the OS (a missing file divlab itself wrote, ...) is a bug.
+USER_PATH_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOSPC,
+                    errno.EDQUOT, errno.ENAMETOOLONG}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
@@ -534,6 +567,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except DivlabError as error:  # a user's mistake: one line; anything else is a bug and keeps its traceback
         print(f"divlab {args.command}: error: {_as_typed(error, getattr(args, 'flags', {}))}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a path the user gave that cannot be written or read: named, one line
+        if error.filename is None or error.errno not in USER_PATH_ERRORS:
+            raise
+        print(f"divlab {args.command}: error: {error.filename}: {error.strerror}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         print(f"divlab {args.command}: interrupted{': ' + str(interrupt) if str(interrupt) else ''}", file=sys.stderr)

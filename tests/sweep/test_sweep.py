@@ -170,8 +170,17 @@ def test_bad_input_fails_before_any_cell_runs(tmp_path):
     with pytest.raises(RunDirError, match="holds a different sweep .differs in: .*experiment: 'e1' -> 'e2'"):
         run_sweep("e2", "smoke", tmp_path / "e1run", progress=False)
     # A changed setting is another sweep too: its cells never pool with these in one report.
-    with pytest.raises(RunDirError, match="config: "):
+    with pytest.raises(RunDirError, match=r"config\.base\.train\.lr: .* -> 0\.01.*another --out"):
         run_sweep("e1", "smoke", tmp_path / "e1run", overrides={"train.lr": 0.01}, progress=False)
+    # An edited preset file is refused with the edit named, and nothing in the run directory changes.
+    own = tmp_path / "own.toml"
+    own.write_text(FAILING_PRESET.replace('context = [', '"dataset.num_train_rules" = [8]\ncontext = ['))
+    run_sweep("e1", str(own), tmp_path / "ownrun", workers=1, threads=1, progress=False)
+    before = (tmp_path / "ownrun" / "results.sqlite").read_bytes()
+    own.write_text(own.read_text().replace("[8]", "[16]"))
+    with pytest.raises(RunDirError, match=r"config\.axes\.dataset\.num_train_rules: \[\[8, .* -> \[\[16, "):
+        run_sweep("e1", str(own), tmp_path / "ownrun", progress=False)
+    assert (tmp_path / "ownrun" / "results.sqlite").read_bytes() == before
     with sqlite3.connect(tmp_path / "e1run" / "results.sqlite") as db:
         db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(StoreError, match="newer divlab"):

@@ -89,14 +89,18 @@ def read_samples(path: Path, benchmark: Benchmark) -> list[Sample]:
     if not path.is_file():
         raise SamplesError(f"samples file not found: {path}")
     samples, per_task = [], {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SamplesError(f"{path}: line {number} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise SamplesError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+                raise SamplesError(f"{path}: line {number} is not valid JSON ({exc.msg} at column {exc.colno})") from None
             task_id = row.get("task_id") if isinstance(row, dict) else None
             if task_id is None:
                 raise SamplesError(f"{path}: line {number} has no task_id")

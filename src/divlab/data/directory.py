@@ -73,6 +73,8 @@ def atomic_dataset_dir(out_dir: str | Path, overwrite: bool = False) -> Iterator
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise DatasetDirError(f"{out_dir} already exists; pass overwrite (--force) to replace it")
+    if out_dir.exists():
+        ensure_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(out_dir)
     partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
@@ -89,6 +91,21 @@ def atomic_dataset_dir(out_dir: str | Path, overwrite: bool = False) -> Iterator
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+def ensure_replaceable(out_dir: Path) -> None:
+    """--force replaces only what divlab wrote: a dataset or mixture directory (its manifest says so) or an
+    empty directory. Anything else is the user's, and is refused with its path."""
+    if out_dir.is_dir() and not any(out_dir.iterdir()):
+        return
+    try:
+        is_dataset = out_dir.is_dir() and json.loads((out_dir / MANIFEST).read_text(encoding="utf-8")).get(
+            "format", "").startswith("divlab-")
+    except (OSError, ValueError, AttributeError):
+        is_dataset = False
+    if not is_dataset:
+        raise DatasetDirError(f"refusing to replace {out_dir}: divlab did not write it (no divlab {MANIFEST}); "
+                              f"remove it yourself or choose another --out")
 
 
 def write_dataset(out_dir: Path, overwrite: bool, config: dict, write: Callable[[Path], dict]) -> dict:

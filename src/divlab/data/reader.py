@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from divlab.data.directory import DatasetDirError, read_manifest
+from divlab.data.directory import DatasetDirError, read_manifest, sha256_file
 
 
 def split_file(directory: str | Path, split: str) -> tuple[Path, str]:
@@ -18,16 +18,54 @@ def split_file(directory: str | Path, split: str) -> tuple[Path, str]:
     return directory / splits[split]["file"], manifest["config"].get("format", "jsonl")
 
 
-def read_rows(directory: str | Path, split: str) -> Iterator[dict]:
+def read_rows(directory: str | Path, split: str, fields: tuple[str, ...] = ()) -> Iterator[dict]:
+    """The split's rows, after checking the file against the manifest's checksum (a file changed after
+    generation is refused, named). A row that is not JSON, not UTF-8, or lacks one of `fields` is refused
+    with the file, the line and the field."""
     path, fmt = split_file(directory, split)
+    verify_file(Path(directory), path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        yield from pq.read_table(path).to_pylist()
+        for number, row in enumerate(pq.read_table(path).to_pylist(), 1):
+            yield _checked(row, fields, path, number)
         return
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                raise DatasetDirError(f"{path}: line {number} is not UTF-8 ({error.reason} at byte {error.start})") from None
+            except json.JSONDecodeError as error:
+                raise DatasetDirError(f"{path}: line {number} is not valid JSON ({error.msg} at column {error.colno})") from None
+            yield _checked(row, fields, path, number)
+
+
+def _checked(row, fields: tuple[str, ...], path: Path, number: int) -> dict:
+    if not isinstance(row, dict):
+        raise DatasetDirError(f"{path}: line {number} is not a JSON object")
+    for name in fields:
+        if name not in row:
+            raise DatasetDirError(f"{path}: line {number} has no field {name!r}")
+    return row
+
+
+# (file, size, mtime) already checked against its manifest in this process: training reads each split
+# several times (data, context length, curves, evaluation); the hash is taken once.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def verify_file(directory: Path, path: Path) -> None:
+    """Refuse a dataset file whose SHA-256 differs from the one its manifest recorded."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    entry = read_manifest(directory).get("files", {}).get(path.name)
+    if entry is not None and sha256_file(path) != entry.get("sha256"):
+        raise DatasetDirError(f"{path} does not match the checksum in its manifest: it changed after generation; "
+                              f"regenerate the dataset (divlab generate ... --force)")
+    _VERIFIED.add(key)
 
 
 def load_split(directory: str | Path, split: str = "train"):

@@ -10,6 +10,8 @@ what a cell computes gives it a new id, and nothing else does.
 
 from __future__ import annotations
 
+import json
+
 import copy
 import itertools
 from dataclasses import dataclass, field
@@ -105,10 +107,12 @@ class ExperimentSpec:
         return cells
 
     def identity(self) -> dict:
-        """What a run directory records of its sweep: cells of another identity never share its store."""
-        return {"experiment": self.experiment, "preset": self.preset,
-                "config": config_hash({"kind": self.kind, "base": self.base, "report": self.report,
-                                       "axes": {n: v for n, v in self.axes.items()}})}
+        """What a run directory records of its sweep: cells of another identity never share its store. `resolved`
+        is the whole config (a changed preset file is named field by field), `config` its hash."""
+        resolved = json.loads(json.dumps({"kind": self.kind, "base": self.base, "report": self.report,
+                                          "axes": {n: v for n, v in self.axes.items()}}, sort_keys=True))
+        return {"experiment": self.experiment, "preset": self.preset, "config": config_hash(resolved),
+                "resolved": resolved}
 
 
 def load_experiment(experiment: str, preset: str, seeds: int | None = None,

@@ -20,6 +20,7 @@ from pathlib import Path
 from divlab.atomic import atomic_write_json
 from divlab.data.directory import sha256_file
 from divlab.device import resolve_device
+from divlab.train.curves import truncate_metrics
 from divlab.finetune.config import FinetuneConfig
 from divlab.machine import available_cores
 from divlab.models.pretrained import ModelError, check_fits_in_memory, load_causal_lm, resolve_model
@@ -193,6 +194,8 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     out_dir.mkdir(parents=True, exist_ok=True)  # the first write: everything above checked the input
     atomic_write_json(out_dir / IDENTITY, identity, sort_keys=False)
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    # The Trainer logs again what it logged after the checkpoint it resumes from: drop those rows first.
+    truncate_metrics(out_dir / "metrics.jsonl", int(Path(resume).name.rsplit("-", 1)[1]) if resume else 0)
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     elapsed = time.perf_counter() - started

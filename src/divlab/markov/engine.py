@@ -90,7 +90,9 @@ class MarkovAlgorithm:
         new_text = text[:position] + rule.replacement + text[position + len(rule.pattern):]
         return new_text, rule_index, position
 
-    def run(self, text: str, max_steps: int = 10_000, trace: bool = False) -> RunResult:
+    def run(self, text: str, max_steps: int = 10_000, trace: bool = False, on_step=None) -> RunResult:
+        """`trace`: keep every step in the result; `on_step(step)`: hand each step over as it happens
+        instead (a runaway algorithm's trace is streamed, never held: its texts may be long)."""
         if max_steps < 0:
             raise ConfigError("max_steps", max_steps, "must be >= 0")
         steps: list[Step] = []
@@ -102,7 +104,9 @@ class MarkovAlgorithm:
                 # A rule still applies but the budget is spent: the algorithm did not halt.
                 return RunResult(text, count, HaltReason.STEP_LIMIT, tuple(steps))
             new_text, rule_index, position = outcome
-            if trace:
+            if on_step is not None:
+                on_step(Step(count + 1, rule_index, position, text, new_text))
+            elif trace:
                 steps.append(Step(count + 1, rule_index, position, text, new_text))
             text = new_text
             if self.rules[rule_index].terminating:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import fcntl
 from pathlib import Path
 
@@ -49,21 +51,28 @@ class _RunLock:
 
 def open_run_dir(run_dir: Path, identity: dict) -> ResultStore:
     """The run directory's store, created for this sweep or checked to belong to it (`identity`: experiment,
-    preset and the hash of the preset's config, seeds excepted: more seeds extend a sweep)."""
+    preset and the preset's whole resolved config, seeds excepted: more seeds extend a sweep). A store
+    written before sweeps recorded their whole config is checked by the config's hash."""
+    ours = {"experiment": identity["experiment"], "preset": identity["preset"], "config": identity["resolved"]}
     recorded = None
     if (run_dir / DATABASE).is_file():
         with ResultStore(run_dir) as existing:
             meta = existing.meta()
-        # A store killed before its sweep was recorded is nobody's; one written before sweeps recorded their
-        # config counts as this config.
-        recorded = identity if "experiment" not in meta else {
-            "experiment": meta["experiment"], "preset": meta.get("preset"),
-            "config": meta.get("sweep_config", identity["config"])}
-    check_identity(run_dir, recorded, identity, "sweep",
-                   hint="use another --out for a different experiment, preset or setting")
+        # A store killed before its sweep was recorded is nobody's.
+        if "experiment" in meta:
+            recorded = {"experiment": meta["experiment"], "preset": meta.get("preset"), "config": ours["config"]}
+            if "sweep_resolved" in meta:
+                recorded["config"] = json.loads(meta["sweep_resolved"])
+            elif meta.get("sweep_config", identity["config"]) != identity["config"]:
+                recorded["config"] = {"hash": meta["sweep_config"]}
+                ours = {**ours, "config": {"hash": identity["config"]}}
+    check_identity(run_dir, recorded, ours, "sweep",
+                   hint="its cells would be pooled with this one's in one report; keep it, and start this sweep "
+                        "elsewhere with another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     store = ResultStore(run_dir, create=True)
-    store.set_meta(experiment=identity["experiment"], preset=identity["preset"], sweep_config=identity["config"])
+    store.set_meta(experiment=identity["experiment"], preset=identity["preset"], sweep_config=identity["config"],
+                   sweep_resolved=json.dumps(identity["resolved"], sort_keys=True))
     return store
 
 

@@ -47,7 +47,7 @@ class TokenizedSplit:
 
 def tokenize_split(directory, split: str, tokenizer: CharTokenizer, keep_rows: bool = False, limit: int = 0) -> TokenizedSplit:
     rows = []
-    for row in read_rows(directory, split):
+    for row in read_rows(directory, split, fields=("x", "y", "z", "target", "has_op")):
         rows.append(row)
         if limit and len(rows) >= limit:
             break

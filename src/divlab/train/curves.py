@@ -22,6 +22,16 @@ CURVE_SPLITS = {"unseen_accuracy": "test", "seen_accuracy": "test_seen"}
 EVAL_ROWS = 512
 
 
+def truncate_metrics(path: Path, step: int) -> None:
+    """Keep the rows of a metrics log up to `step` (the checkpoint a run resumes from): what was logged
+    after it is logged again, so each step appears once. A line cut off by the interruption goes too."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+            if line.endswith("\n") and json.loads(line).get("step", 0) <= step]
+    atomic_write_text(path, "".join(kept))
+
+
 class MetricsLog:
     """metrics.jsonl: one row per logged step. On resume, rows past the checkpoint's step (written after it,
     then lost to the interruption) are dropped, so each step appears once."""
@@ -29,10 +39,7 @@ class MetricsLog:
     def __init__(self, run_dir: Path, resume_step: int, total_steps: int):
         self.run_dir, self.total_steps = run_dir, total_steps
         path = run_dir / METRICS
-        if path.is_file():
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
-                    if line.endswith("\n") and json.loads(line)["step"] <= resume_step]
-            atomic_write_text(path, "".join(kept))
+        truncate_metrics(path, resume_step)
         self.handle = open(path, "a", encoding="utf-8")
         self.last_loss = None
 

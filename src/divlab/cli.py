@@ -164,7 +164,7 @@ def _generate(parser: argparse.ArgumentParser):
             return 0
         if not args.out:
             raise UsageError("--out DIR is required")
-        if args.preset is None and args.config is None:  # the defaults alone are a paper-scale dataset
+        if args.preset is None and args.config is None and task.preset_names():  # defaults: the paper's dataset
             raise UsageError(f"say what to write: --preset NAME or --config FILE (the {args.task} task's defaults "
                              f"alone are its paper-scale dataset); presets: {', '.join(task.preset_names())}")
         overrides = parse_overrides(args.overrides)

@@ -30,15 +30,23 @@ def read_rows(directory: str | Path, split: str, fields: tuple[str, ...] = ()) -
         for number, row in enumerate(pq.read_table(path).to_pylist(), 1):
             yield _checked(row, fields, path, number)
         return
+    for number, row in iter_jsonl(path):
+        yield _checked(row, fields, path, number)
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, value) of each non-blank line; a line that is not UTF-8 or not JSON is refused with
+    the file and the line."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
             try:
-                row = json.loads(raw.decode("utf-8"))
+                yield number, json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as error:
                 raise DatasetDirError(f"{path}: line {number} is not UTF-8 ({error.reason} at byte {error.start})") from None
             except json.JSONDecodeError as error:
                 raise DatasetDirError(f"{path}: line {number} is not valid JSON ({error.msg} at column {error.colno})") from None
-            yield _checked(row, fields, path, number)
 
 
 def _checked(row, fields: tuple[str, ...], path: Path, number: int) -> dict:
@@ -61,7 +69,10 @@ def verify_file(directory: Path, path: Path) -> None:
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key in _VERIFIED:
         return
-    entry = read_manifest(directory).get("files", {}).get(path.name)
+    try:  # any divlab directory's manifest (dataset, mixture) lists its files' checksums
+        entry = json.loads((directory / "manifest.json").read_text(encoding="utf-8")).get("files", {}).get(path.name)
+    except (OSError, ValueError, AttributeError):
+        entry = None
     if entry is not None and sha256_file(path) != entry.get("sha256"):
         raise DatasetDirError(f"{path} does not match the checksum in its manifest: it changed after generation; "
                               f"regenerate the dataset (divlab generate ... --force)")

@@ -59,7 +59,11 @@ def _only_cut_off(text: str, position: int) -> bool:
 
 def parse_records(path: Path, data: bytes, partial: bool = False) -> list:
     """A JSON array, or one JSON value per non-blank line. `partial`: a JSON array may be cut off."""
-    text = data.decode("utf-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise RecordsError(f"{path}: line {line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     if partial and text.lstrip().startswith("["):
         return parse_partial_array(path, text)
     if text.lstrip().startswith("["):

@@ -7,7 +7,6 @@ decodes, and the decoded text is compared with the completion (surrounding white
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -20,7 +19,11 @@ def evaluate_generation(model_dir: str | Path, dataset_dir: str | Path, split: s
     from divlab.finetune.trainer import render_prompt
     from divlab.models.pretrained import load_causal_lm
 
-    rows = [json.loads(line) for line in open(Path(dataset_dir) / f"{split}.jsonl", encoding="utf-8")]
+    from divlab.data.reader import iter_jsonl, verify_file
+
+    path = Path(dataset_dir) / f"{split}.jsonl"
+    verify_file(Path(dataset_dir), path)
+    rows = [row for _, row in iter_jsonl(path)]
     rows = rows[:limit] if limit else rows
     model, tokenizer = load_causal_lm(str(model_dir), device)
     model.eval()

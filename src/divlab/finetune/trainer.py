@@ -19,6 +19,7 @@ from pathlib import Path
 
 from divlab.atomic import atomic_write_json
 from divlab.data.directory import sha256_file
+from divlab.data.reader import iter_jsonl, verify_file
 from divlab.device import resolve_device
 from divlab.train.curves import truncate_metrics
 from divlab.finetune.config import FinetuneConfig
@@ -43,14 +44,13 @@ def read_prompt_completion(dataset_dir: str | Path, split: str = "train") -> lis
     if not (Path(dataset_dir) / "manifest.json").is_file():
         raise FinetuneError(f"{dataset_dir} is not a finished dataset directory (no manifest.json); "
                             f"build it with `divlab mix` or `divlab generate --task encrypted`")
+    verify_file(Path(dataset_dir), path)
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            row = json.loads(line)
-            for name in ("prompt", "completion"):
-                if not isinstance(row.get(name), str):
-                    raise FinetuneError(f"{path}: line {number}: field {name!r} missing or not text")
-            rows.append(row)
+    for number, row in iter_jsonl(path):
+        for name in ("prompt", "completion"):
+            if not isinstance(row, dict) or not isinstance(row.get(name), str):
+                raise FinetuneError(f"{path}: line {number}: field {name!r} missing or not text")
+        rows.append(row)
     if not rows:
         raise FinetuneError(f"{path} holds no examples")
     return rows

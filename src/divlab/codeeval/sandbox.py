@@ -33,7 +33,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from divlab.codeeval import cgroup
+from divlab.codeeval.cgroup import new_group
 from divlab.codeeval._runner import REPLY_SIGNALED, REPLY_TIMEOUT  # the zygote's replies
 from divlab.codeeval.plain import NotPlainData, parse_document
 from divlab.errors import ConfigError
@@ -183,7 +183,7 @@ class _Zygote:
 
     def __init__(self, prefix: tuple[str, ...]):
         self.sock, child = socket.socketpair()
-        self.group = cgroup.new_group(Limits.memory_bytes + self.OVERHEAD)
+        self.group = new_group(Limits.memory_bytes + self.OVERHEAD)
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(RUNNER), *_join(self.group), *prefix, "--zygote", str(child.fileno())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -366,7 +366,7 @@ def _execute_fresh(payload: dict, limits: Limits) -> Execution:
                                  "hidden": list(_HIDDEN)}))
             stdin.seek(0)
             env = {**SAFE_ENV, "HOME": "/tmp" if prefix else str(workdir), "TMPDIR": "/tmp" if prefix else str(workdir)}
-            group = cgroup.new_group(limits.memory_bytes) if prefix else None
+            group = new_group(limits.memory_bytes) if prefix else None
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", str(RUNNER), *_join(group), *prefix],
                 stdin=stdin, stdout=out, stderr=err, pass_fds=(result.write_fd,), env=env,

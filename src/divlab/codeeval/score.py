@@ -37,6 +37,8 @@ from divlab.atomic import atomic_write_bytes
 # A sample's verdict per suite, decided here from plain values (never by the sandboxed program).
 PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
 GROUND_TRUTH_FORMAT = 6  # outputs come back as plain data (plain.py), large ones as digests
+# Outcomes cached by an older scorer (whose verdicts a program could forge) are not reused.
+SCORER = 2
 
 
 class SamplesError(DataError):
@@ -304,7 +306,8 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
     limits_key = config.limits_key()
 
     def key(sample: Sample) -> str:
-        return hashlib.sha256(f"{benchmark.md5}|{sample.task_id}|{sample.sha256}|{limits_key}".encode()).hexdigest()
+        return hashlib.sha256(f"{benchmark.md5}|{sample.task_id}|{sample.sha256}|{limits_key}|scorer {SCORER}"
+                              .encode()).hexdigest()
 
     outcomes, todo = {}, {}  # one cache lookup per distinct (task, code); identical samples run once
     for sample in samples:

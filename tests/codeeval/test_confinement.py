@@ -142,3 +142,4 @@ def test_a_tree_of_processes_is_held_to_the_memory_limit_together(start):
         codes = _probe(program, Limits(wall_seconds=60, memory_bytes=1024 * 2**20))
     # each child alone fits the 1 GiB cap (RLIMIT_AS binds each process); together they do not
     assert -9 in codes, codes
+

@@ -26,11 +26,12 @@ import random
 import threading
 
 from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem
-from divlab.codeeval.plain import NotPlainData, decode_plain, plain_text
+from divlab.codeeval.plain import NotPlainData, decode_plain, output_of, plain_text
 
 RANDOM_SEED = 0
 # Recordings and replays run test code that uses the module-level `random` (seeded per replay): one replay at a time.
 _REPLAY_LOCK = threading.Lock()
+_RECORDED: dict[tuple[str, str], list] = {}  # (benchmark md5, task) -> its test's calls, for this process
 
 
 def reference_program(problem: Problem) -> str:
@@ -48,9 +49,6 @@ def record_calls(benchmark: Benchmark, task_ids) -> dict[str, list]:
             _RECORDED[key] = _record(benchmark, benchmark.problems[task_id])
         out[task_id] = _RECORDED[key]
     return out
-
-
-_RECORDED: dict[tuple[str, str], list] = {}
 
 
 def _record(benchmark: Benchmark, problem: Problem) -> list:
@@ -149,10 +147,8 @@ def replay(problem: Problem, calls: list, document: dict) -> tuple[bool, str | N
         result = results[index]
         if type(result) is dict and "digest" in result:
             raise CandidateFailed(f"call {index}: an output of {result.get('size')} characters, too large to replay")
-        if type(result) is not dict or "ok" not in result:
-            raise CandidateFailed(f"call {index}: {str(result.get('raised') if type(result) is dict else result)[:300]}")
         try:
-            return decode_plain(result["ok"])
+            return output_of(result)
         except NotPlainData as exc:
             raise CandidateFailed(f"call {index}: {exc}") from None
 

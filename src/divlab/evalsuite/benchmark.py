@@ -126,10 +126,21 @@ class LmEvalBenchmark(Benchmark):
         root = Path(lm_eval.tasks.__file__).parent
         return [load_yaml(root / name, resolve_func=True) for name in self.yaml]
 
-    def task_configs(self, source: Source, few_shot: Source | None = None) -> list[dict]:
-        """lm-eval task configs reading from `source`; prompts, filters and metrics stay lm-eval's."""
+    def task_configs(self, source: Source, few_shot: Source | None = None, subtasks=None) -> list[dict]:
+        """lm-eval task configs reading from `source`; prompts, filters and metrics stay lm-eval's.
+        `subtasks`: run only the tasks whose lm-eval name ends with one of these (BBH tasks, MATH subjects)."""
         configs = []
-        for config in self.base_configs():
+        bases = self.base_configs()
+        if subtasks:
+            chosen = [c for c in bases if any(c["task"].endswith(f"_{name}") for name in subtasks)]
+            unknown = [n for n in subtasks if not any(c["task"].endswith(f"_{n}") for c in bases)]
+            if unknown:
+                from divlab.errors import ConfigError
+
+                raise ConfigError(f"subtasks.{self.name}", unknown[0], "no such subtask; known: "
+                                  + ", ".join(c["task"] for c in bases))
+            bases = chosen
+        for config in bases:
             config = {**config, **self.extra}
             for key in ("tag", "group"):
                 config.pop(key, None)

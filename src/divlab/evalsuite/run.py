@@ -64,6 +64,8 @@ def plan_suite(config: SuiteConfig, hub_reachable=None) -> list[PlannedBenchmark
         benchmark = get_benchmark(name)
         for hint in benchmark.needs():
             problems.append(f"{name}: {hint}")
+        if name in config.subtasks and isinstance(benchmark, LmEvalBenchmark) and not problems:
+            benchmark.task_configs(Source("hub", benchmark.hub or ""), None, config.subtasks[name])  # names checked
         given = config.data.get(name)
         local = _local_file(benchmark, given, benchmark.local)
         if local is not None:
@@ -138,12 +140,12 @@ def write_scores(model: str, config: SuiteConfig, out_dir: Path) -> dict:
     groups = {name: get_benchmark(name).group for name in config.benchmarks}
     scores = {
         "model": model, "suite": config.name, "limit": config.limit, "limits": config.limits,
-        "partial_data": bool(config.limit or config.limits),
+        "partial_data": bool(config.limit or config.limits or config.subtasks), "subtasks": config.subtasks,
         "benchmarks": results,
         "not_run": dict(config.omitted),
         "aggregates": paper_aggregates({n: r.get("score") for n, r in results.items()}, groups, list(config.benchmarks)),
     }
-    atomic_write_json(out_dir / "scores.json", scores)
+    atomic_write_json(out_dir / "scores.json", scores, sort_keys=False)
     return scores
 
 
@@ -175,7 +177,7 @@ def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig,
 
     quiet_lm_eval()
     benchmark = planned.benchmark
-    tasks = benchmark.task_configs(planned.source, planned.few_shot)
+    tasks = benchmark.task_configs(planned.source, planned.few_shot, config.subtasks.get(benchmark.name))
     lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=config.batch_size, device=loaded.device)
     output = lm_eval.simple_evaluate(
         model=lm, tasks=tasks, limit=config.limit_of(benchmark.name), use_cache=str(bench_dir / "requests"),

@@ -17,6 +17,8 @@ class SuiteConfig:
     omitted: dict[str, str] = field(default_factory=dict)
     limit: int = 0  # first N examples of each lm-eval task (BBH: of each of its 27) and of each code benchmark; 0: all
     limits: dict[str, int] = field(default_factory=dict)  # benchmark -> its own limit
+    # benchmark -> the subtasks to run (BBH's task names, MATH's subjects); others run whole
+    subtasks: dict[str, list[str]] = field(default_factory=dict)
     max_gen_toks: int = 0  # cap on generated tokens for every generative task; 0: each task's own
     batch_size: int = 8
     chat: str = "auto"  # auto: the chat template when the tokenizer has one
@@ -28,7 +30,7 @@ class SuiteConfig:
         from divlab.evalsuite.benchmark import BENCHMARKS
 
         object.__setattr__(self, "benchmarks", tuple(self.benchmarks))
-        for name in list(self.benchmarks) + list(self.data) + list(self.limits):
+        for name in list(self.benchmarks) + list(self.data) + list(self.limits) + list(self.subtasks):
             if name not in BENCHMARKS:
                 raise ConfigError("benchmarks", name, f"unknown benchmark; known: {', '.join(BENCHMARKS)}")
         if len(set(self.benchmarks)) != len(self.benchmarks):

@@ -12,6 +12,7 @@ from divlab.experiments.base import ExperimentKind
 KINDS: dict[str, str] = {
     "rewrite": "divlab.experiments.rewrite:KIND",
     "code-mix": "divlab.experiments.code_mix:KIND",
+    "generalist": "divlab.experiments.generalist:KIND",
     "encrypted": "divlab.experiments.encrypted:KIND",
     "algebra": "divlab.experiments.algebra:KIND",
     "algebra-llm": "divlab.experiments.algebra_llm:KIND",

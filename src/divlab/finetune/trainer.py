@@ -107,6 +107,8 @@ class _MetricsLog:
 
         class Callback(TrainerCallback):
             def on_log(self, args, state, control, logs=None, **kwargs):
+                if not state.is_world_process_zero:  # data-parallel runs: one process writes
+                    return
                 with open(path, "a", encoding="utf-8") as f:
                     f.write(json.dumps({"step": state.global_step, **(logs or {})}) + "\n")
 
@@ -191,8 +193,11 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
             shutil.rmtree(out_dir, ignore_errors=True)
         raise FinetuneError(f"every example's prompt fills max_length={config.max_length} tokens, so no completion "
                             f"token is left to learn from; raise max_length")
+    # Under `accelerate launch` (data parallel) every process runs this function; the main one writes.
+    main_process = trainer.is_world_process_zero()
     out_dir.mkdir(parents=True, exist_ok=True)  # the first write: everything above checked the input
-    atomic_write_json(out_dir / IDENTITY, identity, sort_keys=False)
+    if main_process:
+        atomic_write_json(out_dir / IDENTITY, identity, sort_keys=False)
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     # The Trainer logs again what it logged after the checkpoint it resumes from: drop those rows first.
     truncate_metrics(out_dir / "metrics.jsonl", int(Path(resume).name.rsplit("-", 1)[1]) if resume else 0)
@@ -200,6 +205,18 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     result = trainer.train(resume_from_checkpoint=resume)
     elapsed = time.perf_counter() - started
     adapter = out_dir / "adapter"
+    trainable, total = trainer.model.get_nb_trainable_parameters()
+    summary = {
+        "model": model, "weights": weights, "config": config.to_dict(), "device": device, "load_in_8bit": eight_bit,
+        "prompt_format": "chat" if chat else "plain", "examples": len(rows),
+        "examples_dropped_by_max_length": len(rows) - kept, "steps": trainer.state.global_step,
+        "train_loss": result.training_loss, "elapsed_s": elapsed, "resumed_from": resume,
+        "trainable_parameters": trainable, "parameters": total, "adapter": str(adapter),
+        "processes": trainer.args.world_size,
+    }
+    if not main_process:
+        trainer.accelerator.wait_for_everyone()
+        return summary
     trainer.model.save_pretrained(adapter)
     tokenizer.save_pretrained(adapter)
     # PEFT names the base by the path it was loaded from (for an alias or GGUF, a cache directory); the
@@ -208,15 +225,8 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     adapter_config = json.loads((adapter / "adapter_config.json").read_text())
     adapter_config["base_model_name_or_path"] = str(Path(model).resolve()) if Path(model).exists() else model
     atomic_write_json(adapter / "adapter_config.json", adapter_config, sort_keys=False)
-    trainable, total = trainer.model.get_nb_trainable_parameters()
-    summary = {
-        "model": model, "weights": weights, "config": config.to_dict(), "device": device, "load_in_8bit": eight_bit,
-        "prompt_format": "chat" if chat else "plain", "examples": len(rows),
-        "examples_dropped_by_max_length": len(rows) - kept, "steps": trainer.state.global_step,
-        "train_loss": result.training_loss, "elapsed_s": elapsed, "resumed_from": resume,
-        "trainable_parameters": trainable, "parameters": total, "adapter": str(adapter),
-    }
     atomic_write_json(out_dir / "summary.json", summary, sort_keys=False)
+    trainer.accelerator.wait_for_everyone()
     return summary
 
 

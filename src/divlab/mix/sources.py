@@ -71,6 +71,11 @@ def _alpaca(r: dict) -> Example:
     return Example(f"{instruction}\n\n{extra}" if extra.strip() else instruction, _field(r, "output"))
 
 
+@adapter("gsm8k")  # GSM8K: question, answer (worked solution ending "#### N"; calculator notes <<a=b>> dropped)
+def _gsm8k(r: dict) -> Example:
+    return Example(_field(r, "question"), re.sub(r"<<[^>]*>>", "", _field(r, "answer")))
+
+
 @adapter("alpaca_seed")  # Self-Instruct / Alpaca seed tasks: instruction + first instance
 def _alpaca_seed(r: dict) -> Example:
     instances = r.get("instances")

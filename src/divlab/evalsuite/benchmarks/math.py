@@ -8,8 +8,9 @@ INSTALL = "pip install 'lm-eval[math]==0.4.13'"
 
 
 class Math(LmEvalBenchmark):
-    def task_configs(self, source, few_shot=None):
-        return self.base_configs()  # lm-eval's own hub dataset per subject
+    def task_configs(self, source, few_shot=None, subtasks=None):
+        configs = self.base_configs()  # lm-eval's own hub dataset per subject
+        return [c for c in configs if not subtasks or any(c["task"].endswith(f"_{s}") for s in subtasks)]
 
 
 BENCHMARK = Math(

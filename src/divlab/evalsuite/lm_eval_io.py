@@ -3,9 +3,19 @@ JSON lines (prompt, reply, filtered answer, target, metrics) for inspection."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
+
+
+@functools.lru_cache(maxsize=1)
+def task_manager():
+    """An lm-eval TaskManager that indexes nothing: divlab hands lm-eval whole task configs (from lm-eval's own
+    YAMLs, loaded by path), and indexing lm-eval's thousands of YAMLs costs ~5-10 s per evaluation."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_defaults=False)
 
 
 def quiet_lm_eval() -> None:

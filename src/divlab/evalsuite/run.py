@@ -173,7 +173,7 @@ def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig,
     import lm_eval
     from lm_eval.models.huggingface import HFLM
 
-    from divlab.evalsuite.lm_eval_io import quiet_lm_eval, write_samples
+    from divlab.evalsuite.lm_eval_io import quiet_lm_eval, task_manager, write_samples
 
     quiet_lm_eval()
     benchmark = planned.benchmark
@@ -184,7 +184,7 @@ def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig,
         log_samples=True, apply_chat_template=loaded.chat, bootstrap_iters=0,
         gen_kwargs={"max_gen_toks": config.max_gen_toks} if config.max_gen_toks else None,
         random_seed=config.seed, numpy_random_seed=config.seed, torch_random_seed=config.seed,
-        fewshot_random_seed=config.seed,
+        fewshot_random_seed=config.seed, task_manager=task_manager(),
     )
     write_samples(output, bench_dir / "samples.jsonl")
     scored = benchmark.score(output)

@@ -96,7 +96,7 @@ def plan_suite(config: SuiteConfig, hub_reachable=None) -> list[PlannedBenchmark
     return plan
 
 
-def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path, progress: bool = True) -> dict:
+def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path) -> dict:
     from divlab.models.pretrained import adapter_base, check_fits_in_memory, resolve_model
     from divlab.rundir import claim_run_dir
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from divlab.errors import ConfigError
-from divlab.experiments.base import ExperimentKind, ReportSpec, cell_dir, check_known, shared_dir
+from divlab.experiments.base import ExperimentKind, ReportSpec, cell_dir, check_known
 
 SECTIONS = ("mix", "model", "finetune", "codeeval")
 CODEEVAL_DEFAULTS = {
@@ -63,17 +63,11 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     from divlab.codeeval.generate import GenerateConfig, generate_samples
     from divlab.diversity.summary import training_set_diversity
     from divlab.codeeval.score import ScoreConfig, score_samples
-    from divlab.finetune import FinetuneConfig, finetune
-    from divlab.mix import build_mixture, load_recipe
+    from divlab.experiments.mixture_chain import mixture_and_adapter
 
     started = time.perf_counter()
-    mix = {k: v for k, v in config["mix"].items() if k not in ("recipe", "final_counts", "general_share")}
-    mixture = shared_dir(run_dir, "datasets", {"mix": config["mix"]})
-    if not (mixture / "manifest.json").is_file():
-        build_mixture(load_recipe(config["mix"]["recipe"], mix), mixture)
+    mixture, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=("final_counts", "general_share"))
     cell = cell_dir(run_dir, cell_id)
-    tuned = finetune(config["model"]["name"], mixture, cell / "finetune",
-                     FinetuneConfig.from_dict({**config["finetune"], "threads": threads}), progress=False)
     spec = config["codeeval"]
     style = spec["prompt_style"]
     if style == "auto":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from divlab.errors import ConfigError
-from divlab.experiments.base import ExperimentKind, ReportSpec, cell_dir, shared_dir
+from divlab.experiments.base import ExperimentKind, ReportSpec, cell_dir
 
 SECTIONS = ("mix", "model", "finetune", "suite")
 
@@ -47,18 +47,11 @@ def resolve_generalist(config: dict) -> dict:
 def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     """Worker entry point; `sweep.cell.run_cell` records whatever it raises as the cell's failure."""
     from divlab.evalsuite import SuiteConfig, evaluate_suite
-    from divlab.finetune import FinetuneConfig, finetune
-    from divlab.mix import build_mixture, load_recipe
+    from divlab.experiments.mixture_chain import mixture_and_adapter
 
     started = time.perf_counter()
-    mix = {k: v for k, v in config["mix"].items() if k not in ("recipe", "final_counts", "base", "total")}
-    mixture = shared_dir(run_dir, "datasets", {"mix": config["mix"]})
-    if not (mixture / "manifest.json").is_file():
-        build_mixture(load_recipe(config["mix"]["recipe"], mix), mixture)
-    cell = cell_dir(run_dir, cell_id)
-    tuned = finetune(config["model"]["name"], mixture, cell / "finetune",
-                     FinetuneConfig.from_dict({**config["finetune"], "threads": threads}), progress=False)
-    scores = evaluate_suite(tuned["adapter"], SuiteConfig.from_dict(config["suite"]), cell / "suite", progress=False)
+    _, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=("final_counts", "base", "total"))
+    scores = evaluate_suite(tuned["adapter"], SuiteConfig.from_dict(config["suite"]), cell_dir(run_dir, cell_id) / "suite")
     return {
         "counts": config["mix"]["final_counts"], "base": config["mix"]["base"], "total": config["mix"]["total"],
         "finetune": {k: tuned[k] for k in ("steps", "train_loss", "elapsed_s", "examples", "prompt_format")},

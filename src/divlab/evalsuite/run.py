@@ -97,6 +97,7 @@ def plan_suite(config: SuiteConfig, hub_reachable=None) -> list[PlannedBenchmark
 
 
 def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path) -> dict:
+    from divlab.atomic import atomic_write_json
     from divlab.models.pretrained import adapter_base, check_fits_in_memory, resolve_model
     from divlab.rundir import claim_run_dir
 
@@ -121,8 +122,6 @@ def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path) -> dict
             result.update(seconds=time.perf_counter() - started, source=planned.source.describe() if planned.source else None,
                           group=planned.benchmark.group, score_name=planned.benchmark.score_name,
                           limit=config.limit_of(planned.benchmark.name))
-            from divlab.atomic import atomic_write_json
-
             atomic_write_json(bench_dir / RESULT, result)
             write_scores(model, config, out_dir)
     return write_scores(model, config, out_dir)

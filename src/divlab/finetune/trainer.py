@@ -196,11 +196,11 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     # Under `accelerate launch` (data parallel) every process runs this function; the main one writes.
     main_process = trainer.is_world_process_zero()
     out_dir.mkdir(parents=True, exist_ok=True)  # the first write: everything above checked the input
+    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     if main_process:
         atomic_write_json(out_dir / IDENTITY, identity, sort_keys=False)
-    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    # The Trainer logs again what it logged after the checkpoint it resumes from: drop those rows first.
-    truncate_metrics(out_dir / "metrics.jsonl", int(Path(resume).name.rsplit("-", 1)[1]) if resume else 0)
+        # The Trainer logs again what it logged after the checkpoint it resumes from: drop those rows first.
+        truncate_metrics(out_dir / "metrics.jsonl", int(Path(resume).name.rsplit("-", 1)[1]) if resume else 0)
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     elapsed = time.perf_counter() - started

@@ -4,6 +4,8 @@ The checks need NLTK's punkt data: `divlab.evalsuite.nltk_data` finds it offline
 
 from divlab.evalsuite.benchmark import LmEvalBenchmark
 
+INSTALL = "pip install 'lm-eval[ifeval]==0.4.13'"
+
 METRICS = (("prompt_level_strict_acc,none", "prompt_level_strict"), ("inst_level_strict_acc,none", "inst_level_strict"),
            ("prompt_level_loose_acc,none", "prompt_level_loose"), ("inst_level_loose_acc,none", "inst_level_loose"))
 
@@ -39,6 +41,6 @@ BENCHMARK = IFEval(
     name="ifeval", group="instruction-following", title="IFEval",
     local="ifeval/input_data.jsonl.gz", split="train", hub="google/IFEval",
     fields=("key", "prompt", "instruction_id_list", "kwargs"), yaml=("ifeval/ifeval.yaml",), metrics=METRICS,
-    packages=(("langdetect", "pip install 'lm-eval[ifeval]==0.4.13'"), ("immutabledict", "pip install 'lm-eval[ifeval]==0.4.13'")),
+    packages=(("langdetect", INSTALL), ("immutabledict", INSTALL)),
     score_name="IF average: mean of prompt/instruction-level strict/loose accuracy (0-shot)",
 )

@@ -41,8 +41,9 @@ def benchmark_names() -> list[str]:
 def get_benchmark(name: str) -> "Benchmark":
     if name not in BENCHMARKS:
         raise ConfigError("benchmarks", name, f"unknown benchmark; known: {', '.join(BENCHMARKS)}")
-    module, _, attribute = BENCHMARKS[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    from divlab.tasks.registry import load_attribute
+
+    return load_attribute(BENCHMARKS[name])
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,9 @@ no kind module imports this one back. Adding a kind: one module, its presets, on
 
 from __future__ import annotations
 
-import importlib
-
 from divlab.errors import ConfigError
 from divlab.experiments.base import ExperimentKind
+from divlab.tasks.registry import load_attribute
 
 KINDS: dict[str, str] = {
     "rewrite": "divlab.experiments.rewrite:KIND",
@@ -27,8 +26,7 @@ def kind_names() -> list[str]:
 def get_kind(name: str) -> ExperimentKind:
     if name not in KINDS:
         raise ConfigError("kind", name, f"unknown experiment kind; known: {', '.join(kind_names())}")
-    module, _, attribute = KINDS[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    return load_attribute(KINDS[name])
 
 
 def kind_of(config: dict) -> ExperimentKind:

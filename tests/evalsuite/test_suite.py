@@ -57,7 +57,7 @@ def test_a_malformed_local_file_is_named_with_line_and_field(no_model, tmp_path)
     bad = tmp_path / "gsm8k.jsonl"
     bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = load_suite("generalist-offline", {"benchmarks": ["gsm8k"], "data": {"gsm8k": str(bad)}})
-    with pytest.raises(DataError, match=rf"{bad}: line 2: field 'answer' missing"):
+    with pytest.raises(DataError, match=rf"{bad}: line 2 has no field 'answer'"):
         evaluate_suite("some/model", config, tmp_path / "o")
     bad.write_text('{"question": "q", "answer": "a"}\nnot json\n')
     with pytest.raises(DataError, match=rf"{bad}: line 2"):

@@ -28,10 +28,10 @@ def read_rows(directory: str | Path, split: str, fields: tuple[str, ...] = ()) -
         import pyarrow.parquet as pq
 
         for number, row in enumerate(pq.read_table(path).to_pylist(), 1):
-            yield _checked(row, fields, path, number)
+            yield checked_row(row, fields, path, number)
         return
     for number, row in iter_jsonl(path):
-        yield _checked(row, fields, path, number)
+        yield checked_row(row, fields, path, number)
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
@@ -49,7 +49,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
                 raise DatasetDirError(f"{path}: line {number} is not valid JSON ({error.msg} at column {error.colno})") from None
 
 
-def _checked(row, fields: tuple[str, ...], path: Path, number: int) -> dict:
+def checked_row(row, fields: tuple[str, ...], path: Path, number: int) -> dict:
+    """`row` when it is a JSON object with every field; else an error naming the file, line and field."""
     if not isinstance(row, dict):
         raise DatasetDirError(f"{path}: line {number} is not a JSON object")
     for name in fields:

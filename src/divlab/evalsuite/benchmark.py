@@ -34,10 +34,6 @@ BENCHMARKS: dict[str, str] = {
 }
 
 
-def benchmark_names() -> list[str]:
-    return list(BENCHMARKS)
-
-
 def get_benchmark(name: str) -> "Benchmark":
     if name not in BENCHMARKS:
         raise ConfigError("benchmarks", name, f"unknown benchmark; known: {', '.join(BENCHMARKS)}")
@@ -77,20 +73,15 @@ class Benchmark:
 
     def check_local_file(self, path: Path) -> int:
         """Rows of a local file, after checking each has the fields; errors name file, line and field."""
+        from divlab.data.reader import checked_row
         from divlab.data.records import RecordsError, read_records
 
         try:
-            rows = read_records(path)
+            rows = read_records(path)  # JSONL (gzip allowed): one record per line
         except RecordsError as error:
             raise DataError(str(error)) from None
         for number, row in enumerate(rows, 1):
-            if not isinstance(row, dict):
-                raise DataError(f"{path}: line {number}: not a JSON object ({self.name} rows need fields "
-                                f"{', '.join(self.fields)})")
-            for name in self.fields:
-                if name not in row:
-                    raise DataError(f"{path}: line {number}: field {name!r} missing ({self.name} rows need "
-                                    f"{', '.join(self.fields)})")
+            checked_row(row, self.fields, path, number)
         return len(rows)
 
 
@@ -131,16 +122,7 @@ class LmEvalBenchmark(Benchmark):
         """lm-eval task configs reading from `source`; prompts, filters and metrics stay lm-eval's.
         `subtasks`: run only the tasks whose lm-eval name ends with one of these (BBH tasks, MATH subjects)."""
         configs = []
-        bases = self.base_configs()
-        if subtasks:
-            chosen = [c for c in bases if any(c["task"].endswith(f"_{name}") for name in subtasks)]
-            unknown = [n for n in subtasks if not any(c["task"].endswith(f"_{n}") for c in bases)]
-            if unknown:
-                from divlab.errors import ConfigError
-
-                raise ConfigError(f"subtasks.{self.name}", unknown[0], "no such subtask; known: "
-                                  + ", ".join(c["task"] for c in bases))
-            bases = chosen
+        bases = self.chosen(self.base_configs(), subtasks)
         for config in bases:
             config = {**config, **self.extra}
             for key in ("tag", "group"):
@@ -163,6 +145,16 @@ class LmEvalBenchmark(Benchmark):
                 config.update(dataset_path=self.hub, dataset_name=self.hub_name or config.get("dataset_name"))
             configs.append(config)
         return configs
+
+    def chosen(self, configs: list[dict], subtasks) -> list[dict]:
+        """The configs of the named subtasks (all without names); an unknown name is a ConfigError."""
+        if not subtasks:
+            return configs
+        unknown = [n for n in subtasks if not any(c["task"].endswith(f"_{n}") for c in configs)]
+        if unknown:
+            raise ConfigError(f"subtasks.{self.name}", unknown[0],
+                              "no such subtask; known: " + ", ".join(c["task"] for c in configs))
+        return [c for c in configs if any(c["task"].endswith(f"_{name}") for name in subtasks)]
 
     def local_docs(self, config: dict) -> Callable:
         return self.process_docs

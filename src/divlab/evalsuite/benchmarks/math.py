@@ -9,9 +9,7 @@ INSTALL = "pip install 'lm-eval[math]==0.4.13'"
 
 class Math(LmEvalBenchmark):
     def task_configs(self, source, few_shot=None, subtasks=None):
-        configs = self.base_configs()  # lm-eval's own hub dataset per subject
-        return [c for c in configs if not subtasks or any(c["task"].endswith(f"_{s}") for s in subtasks)]
-
+        return self.chosen(self.base_configs(), subtasks)  # lm-eval's own hub dataset per subject
 
 BENCHMARK = Math(
     name="math", group="math", title="MATH", local=None, hub="EleutherAI/hendrycks_math",

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The scale ladder of issue 25 (docs/scaling.md), cheapest rungs first so the fit has data early.
+# Resumable: run it again and every finished cell is kept. ~7 h of cell time on 2 cores.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+DIVLAB=${DIVLAB:-.venv/bin/divlab}
+OUT=${OUT:-docs/results/scaling}
+WORKERS=${WORKERS:-2}
+run() {  # experiment preset seeds dir
+  "$DIVLAB" reproduce "$1" --preset "$2" --seeds "$3" --out "$OUT/$4" --workers "$WORKERS" --threads 1 --quiet --no-report
+}
+run e1 ladder-5k 3 b5k
+run e1 ladder-10k 3 b10k
+run e1 ladder-20k 3 b20k
+run e1 ladder-40k 3 b40k
+run e1 ladder-20k-2x128 2 b20k-2x128
+run e1 ladder-80k 2 b80k
+run e1 ladder-20k-4x128 2 b20k-4x128
+run e4 ladder-80k 1 e4-b80k

@@ -330,10 +330,43 @@ def _report(parser: argparse.ArgumentParser):
 
             print(f"gallery: {write_gallery(args.run)}")
             return 0
+        if (Path(args.run) / "ladder.json").is_file():
+            from divlab.scaling.page import write_ladder_page
+
+            print(f"scale ladder: {write_ladder_page(args.run)}")
+            return 0
         print(f"report: {write_report(args.run)}")
         return 0
 
     return run
+
+
+@command("plan", "predict the instruction-count threshold I* for a budget and model from a committed scale ladder, "
+                 "and the grid of I that brackets it")
+def _plan(parser: argparse.ArgumentParser):
+    parser.add_argument("--ladder", required=True, help="a scale ladder directory (e.g. docs/results/scaling)")
+    parser.add_argument("--budget", required=True, type=_count, help="training examples of the planned sweep, e.g. 1e6")
+    parser.add_argument("--model", help="LAYERSxWIDTH of the planned GPT-2, e.g. 6x256 (default: the ladder's own)")
+    parser.add_argument("--points", type=int, default=7, help="instruction counts in the suggested grid")
+
+    def run(args: argparse.Namespace) -> int:
+        from divlab.scaling.plan import format_plan, make_plan
+
+        print(format_plan(make_plan(args.ladder, args.budget, args.model, args.points)))
+        return 0
+
+    return run
+
+
+def _count(text: str) -> int:
+    """A count that may be written 1e6 or 1,000,000."""
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(value)
 
 
 # -- codeeval --------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ CENTERS = 400
 WIDTHS = np.geomspace(0.01, 2.0, 60)
 
 
-def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(center, width) of the logistic in log10 I that best fits accuracies y at x = log10 I (least squares)."""
     centers = np.linspace(x.min() - 0.5, x.max() + 0.5, CENTERS)
     z = (x[None, None, :] - centers[:, None, None]) / WIDTHS[None, :, None]
     predicted = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
@@ -28,13 +29,13 @@ def fit_threshold(instructions, accuracies, bootstrap: int = 500, seed: int = 0)
     y = np.asarray(accuracies, dtype=float)
     if len(x) < 3 or not (y.min() < 0.5 < y.max()):
         return None
-    center, width = _fit(x, y)
+    center, width = fit_logistic(x, y)
     rng = np.random.default_rng(seed)
     samples = []
     for _ in range(bootstrap):
         pick = rng.integers(0, len(x), size=len(x))
         if y[pick].min() < 0.5 < y[pick].max():
-            samples.append(_fit(x[pick], y[pick])[0])
+            samples.append(fit_logistic(x[pick], y[pick])[0])
     low, high = (np.percentile(samples, [2.5, 97.5]) if samples else (center, center))
     return {"threshold": 10**center, "low": 10 ** float(low), "high": 10 ** float(high), "width_decades": width,
             "bootstrap_samples": len(samples)}

@@ -1,0 +1,119 @@
+"""`divlab plan`: where will the threshold be for this budget and model, and which grid of I brackets it?
+
+The answer rests on a committed scale ladder (ladder.py) and its fitted law (law.py). It is printed with its
+interval and the evidence under it, marked as an extrapolation wherever it leaves the measured ranges, and
+refused where the ladder lacks the data it needs. Its purpose: design an expensive sweep around the predicted
+threshold instead of a blind log grid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from divlab.errors import UsageError
+from divlab.scaling.law import PowerLaw, Prediction, Threshold, fit_power_law, predict, rung_threshold, what_governs
+from divlab.scaling.ladder import Ladder, non_embedding_params, parse_model, read_ladder
+
+
+class PlanError(UsageError):
+    """The ladder cannot support the prediction asked for."""
+
+
+@dataclass
+class Plan:
+    budget: int
+    model: str
+    params: int
+    prediction: Prediction
+    grid: list[int]
+    budget_law: PowerLaw
+    model_law: PowerLaw | None
+    evidence: list[Threshold]
+    recipe: str
+
+
+def suggested_grid(low: float, high: float, points: int = 7, ceiling: int | None = None) -> list[int]:
+    """POINTS instruction counts, evenly spaced in log I from half the interval's low end to twice its high end
+    (so the step's foot and shoulder are both on the grid), rounded to two significant digits."""
+    if points < 2:
+        raise PlanError(f"--points {points}: a grid needs at least 2 points")
+    start, stop = math.log10(max(1.0, low / 2)), math.log10(max(2.0, high * 2))
+    grid = []
+    for k in range(points):
+        value = 10 ** (start + (stop - start) * k / (points - 1))
+        digits = max(0, int(math.floor(math.log10(value))) - 1)
+        rounded = int(round(value / 10**digits) * 10**digits)
+        if ceiling:
+            rounded = min(rounded, ceiling)
+        grid.append(max(1, rounded))
+    return sorted(set(grid))
+
+
+def thresholds_of(rungs) -> list[Threshold]:
+    return [rung_threshold(rung) for rung in rungs]
+
+
+def make_plan(ladder_dir, budget: int, model: str | None = None, points: int = 7) -> Plan:
+    if not isinstance(budget, int) or budget < 1:
+        raise PlanError(f"--budget {budget}: must be a positive number of training examples")
+    ladder = read_ladder(ladder_dir)
+    return plan_from(ladder, budget, model, points)
+
+
+def plan_from(ladder: Ladder, budget: int, model: str | None, points: int = 7) -> Plan:
+    base = ladder.base_rungs()
+    if not base:
+        raise PlanError(f"{ladder.directory}: the ladder has no finished cells yet; run its sweeps first "
+                        f"({'; '.join(ladder.manifest.get('commands', [])) or 'see docs/scaling.md'})")
+    base_thresholds = thresholds_of(base)
+    budget_law = fit_power_law(base_thresholds, "budget")
+    if budget_law is None:
+        have = ", ".join(f"{t.rung.label}: {t.reason or 'estimable'}" for t in base_thresholds)
+        raise PlanError(f"{ladder.directory}: a prediction needs I* at two budgets or more of model "
+                        f"{base[0].recipe.model}; the ladder has {have}")
+    base_recipe = base[0].recipe
+    layers, width = parse_model(model) if model else (base_recipe.n_layer, base_recipe.n_embd)
+    params = non_embedding_params(layers, width)
+    model_law = None
+    evidence = list(base_thresholds)
+    if params != base_recipe.params:
+        model_thresholds = thresholds_of(ladder.model_rungs())
+        model_law = fit_power_law(model_thresholds, "params")
+        if model_law is None:
+            raise PlanError(f"--model {layers}x{width}: the ladder measured I* for one model size only "
+                            f"({base_recipe.model}); predicting another size needs a model ladder (two sizes or more "
+                            "with an estimable I* at one budget)")
+        evidence += [t for t in model_thresholds if t.rung not in base]
+    prediction = predict(budget_law, model_law, budget, params, base_recipe.params)
+    grid = suggested_grid(prediction.low, prediction.high, points, ceiling=budget)
+    recipe = (f"{base_recipe.task}; {base_recipe.epochs:g} epochs, batch {base_recipe.batch_size}, lr {base_recipe.lr:g}")
+    return Plan(budget, f"{layers}x{width}", params, prediction, grid, budget_law, model_law, evidence, recipe)
+
+
+def format_plan(plan: Plan) -> str:
+    p = plan.prediction
+    low_b, high_b = plan.budget_law.slope_interval()
+    lines = [
+        f"Predicted threshold for {plan.budget:,} examples, model {plan.model} ({plan.params:,} non-embedding parameters):",
+        f"  I* = {p.instructions:,.0f}  (95 % interval {p.low:,.0f} - {p.high:,.0f}); "
+        f"S* = {plan.budget / p.instructions:,.0f} examples per instruction",
+        "  " + ("EXTRAPOLATION: " + "; ".join(p.extrapolated) if p.extrapolated
+                else "inside the measured range (interpolation)"),
+        f"Suggested grid of I (brackets the interval from half its low end to twice its high end):",
+        "  " + ", ".join(f"{i:,}" for i in plan.grid),
+        f"Law: I* ∝ budget^{plan.budget_law.slope:.2f} (95 % interval {low_b:.2f} - {high_b:.2f}): {what_governs(plan.budget_law)}.",
+    ]
+    if plan.model_law:
+        low_m, high_m = plan.model_law.slope_interval()
+        lines.append(f"     I* ∝ params^{plan.model_law.slope:.2f} (95 % interval {low_m:.2f} - {high_m:.2f}) at "
+                     f"{plan.model_law.thresholds[0].rung.recipe.budget:,} examples.")
+    lines.append("Evidence (finished cells of the committed ladder):")
+    for t in plan.evidence:
+        r = t.rung
+        fit = (f"I* = {t.value:,.0f} [{t.interval()[0]:,.0f}, {t.interval()[1]:,.0f}]" if t.estimable
+               else f"no I* ({t.reason})")
+        lines.append(f"  {r.label}: {len(r.points)} cells, seeds {','.join(map(str, r.seeds))}, "
+                     f"{len(r.seeds_per_count())} instruction counts; {fit}")
+    lines.append(f"Valid for the ladder's recipe only: {plan.recipe}.")
+    return "\n".join(lines)

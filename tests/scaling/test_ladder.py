@@ -1,0 +1,181 @@
+"""The scale ladder's law and `divlab plan`, on synthetic ladders whose true threshold law is known, and the
+committed ladder page regenerated from its databases."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from divlab.cli import main
+from divlab.errors import UsageError
+from divlab.experiments.base import Cell
+from divlab.scaling.ladder import non_embedding_params, parse_model, read_ladder
+from divlab.scaling.law import fit_power_law, rung_threshold, what_governs
+from divlab.scaling.page import write_ladder_page
+from divlab.scaling.plan import PlanError, format_plan, make_plan, suggested_grid
+from divlab.sweep.store import ResultStore
+
+REPO = Path(__file__).resolve().parents[2]
+COMMITTED = REPO / "docs" / "results" / "scaling"
+BASE_PARAMS = non_embedding_params(2, 64)
+
+
+def true_threshold(budget, params, b, c):
+    return 150 * (budget / 40_000) ** b * (params / BASE_PARAMS) ** c
+
+
+def write_rung(run_dir: Path, budget: int, layers: int, width: int, counts, seeds, b: float, c: float, rng,
+               noise: float = 0.1) -> None:
+    """A finished sweep whose unseen-rule accuracy is a logistic step at the true I*, plus seed noise."""
+    run_dir.mkdir(parents=True)
+    store = ResultStore(run_dir, create=True)
+    star = true_threshold(budget, non_embedding_params(layers, width), b, c)
+    cells = []
+    for count in counts:
+        for seed in seeds:
+            config = {"dataset": {"alphabet": "abcdefghijkl", "x_len": [2, 2], "y_len": [2, 2], "z_len": [8, 8],
+                                  "budget": budget, "num_train_rules": count},
+                      "model": {"n_layer": layers, "n_embd": width, "n_head": 4},
+                      "train": {"epochs": 11, "batch_size": 256, "lr": 0.006, "seed": seed}}
+            cells.append(Cell({"dataset.num_train_rules": count}, seed, config))
+    store.add_cells(cells)
+    for cell in cells:
+        count = cell.point["dataset.num_train_rules"]
+        accuracy = 1 / (1 + np.exp(-(np.log10(count) - np.log10(star)) / 0.2)) + rng.normal(0, noise)
+        store.mark_done(cell.cell_id, {"unseen": {"accuracy": float(np.clip(accuracy, 0, 1))}, "seen": {"accuracy": 0.99},
+                                       "wall_s": budget / 1000.0})
+    store.close()
+
+
+def make_ladder(root: Path, b: float, c: float, models: bool = True, budgets=(5_000, 10_000, 20_000, 40_000, 80_000)) -> Path:
+    rng = np.random.default_rng(7)
+    dirs = []
+    grid = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+    for budget in budgets:
+        name = f"b{budget // 1000}k"
+        write_rung(root / name, budget, 2, 64, [i for i in grid if budget / i >= 4], range(3), b, c, rng)
+        dirs.append(name)
+    if models:
+        for layers, width in ((2, 128), (4, 128)):
+            name = f"m{layers}x{width}"
+            write_rung(root / name, 20_000, layers, width, grid[:-2], range(2), b, c, rng)
+            dirs.append(name)
+    (root / "ladder.json").write_text(json.dumps({"description": "synthetic", "commands": ["make_ladder"], "e1": dirs}))
+    return root
+
+
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory):
+    return make_ladder(tmp_path_factory.mktemp("ladder"), b=0.5, c=-0.3)
+
+
+def test_the_fitted_law_recovers_the_true_slopes(ladder):
+    data = read_ladder(ladder)
+    base = [rung_threshold(r) for r in data.base_rungs()]
+    assert [t.rung.recipe.budget for t in base] == [5_000, 10_000, 20_000, 40_000, 80_000]
+    for t in base:  # each rung's I* near the truth, inside its own interval's neighbourhood
+        truth = true_threshold(t.rung.recipe.budget, BASE_PARAMS, 0.5, -0.3)
+        assert t.value == pytest.approx(truth, rel=0.25)
+        low, high = t.interval()
+        assert low <= t.value <= high
+    law = fit_power_law(base, "budget")
+    assert law.slope == pytest.approx(0.5, abs=0.1)
+    low, high = law.slope_interval()
+    # three seeds make a percentile bootstrap a little narrow: the truth lies within 0.05 of the interval
+    assert low - 0.05 < 0.5 < high + 0.05 and 0 < high - low < 0.4
+    assert "neither alone" in what_governs(law)
+    models = fit_power_law([rung_threshold(r) for r in data.model_rungs()], "params")
+    assert [t.rung.recipe.model for t in models.thresholds] == ["2x64", "2x128", "4x128"]
+    assert models.slope == pytest.approx(-0.3, abs=0.15)
+
+
+@pytest.mark.parametrize("b, governs", [(0.0, "I governs"), (1.0, "S governs")])
+def test_which_of_i_or_s_governs(tmp_path, b, governs):
+    data = read_ladder(make_ladder(tmp_path, b=b, c=0.0, models=False, budgets=(10_000, 20_000, 40_000, 80_000)))
+    law = fit_power_law([rung_threshold(r) for r in data.base_rungs()], "budget")
+    assert what_governs(law).startswith(governs)
+
+
+def test_plan_inside_the_ladder_interpolates_and_brackets_the_truth(ladder):
+    plan = make_plan(ladder, 30_000)
+    truth = true_threshold(30_000, BASE_PARAMS, 0.5, -0.3)
+    assert plan.prediction.low <= truth <= plan.prediction.high
+    assert plan.prediction.extrapolated == []
+    assert plan.grid[0] <= plan.prediction.low and plan.grid[-1] >= plan.prediction.high
+    text = format_plan(plan)
+    assert "inside the measured range" in text and "EXTRAPOLATION" not in text
+    assert "5k examples, 2x64: 24 cells, seeds 0,1,2" in text  # the evidence, rung by rung
+
+
+def test_plan_at_the_papers_scale_is_marked_as_an_extrapolation(ladder):
+    plan = make_plan(ladder, 1_000_000, "6x256")
+    truth = true_threshold(1_000_000, non_embedding_params(6, 256), 0.5, -0.3)
+    assert plan.prediction.instructions == pytest.approx(truth, rel=0.6)
+    reasons = " ".join(plan.prediction.extrapolated)
+    assert "budget 1,000,000 is outside the measured 5,000-80,000 (12.5x beyond)" in reasons
+    assert "model size 4,718,592" in reasons and "measured at 20,000 examples" in reasons
+    text = format_plan(plan)
+    assert "EXTRAPOLATION" in text and "I* ∝ params^" in text and "m4x128" not in text
+
+
+def test_plan_refuses_without_the_data_it_needs(tmp_path, ladder):
+    no_models = make_ladder(tmp_path / "a", b=0.5, c=0.0, models=False)
+    with pytest.raises(PlanError, match="--model 6x256: the ladder measured I\\* for one model size only"):
+        make_plan(no_models, 1_000_000, "6x256")
+    one_budget = make_ladder(tmp_path / "b", b=0.5, c=0.0, models=False, budgets=(40_000,))
+    with pytest.raises(PlanError, match="two budgets or more"):
+        make_plan(one_budget, 1_000_000)
+    with pytest.raises(UsageError, match="no ladder.json"):
+        make_plan(tmp_path, 1_000_000)
+    with pytest.raises(UsageError, match="--model 6by256"):
+        parse_model("6by256")
+    with pytest.raises(PlanError, match="--budget 0"):
+        make_plan(ladder, 0)
+
+
+def test_plan_through_the_cli(ladder, capsys):
+    assert main(["plan", "--ladder", str(ladder), "--budget", "1e6", "--model", "6x256", "--points", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "Predicted threshold for 1,000,000 examples, model 6x256" in out
+    grid_line = out.splitlines()[out.splitlines().index(next(l for l in out.splitlines() if l.startswith("Suggested grid"))) + 1]
+    assert len(grid_line.split(",")) == 5
+    assert main(["plan", "--ladder", str(ladder / "b5k"), "--budget", "1e6"]) == 2
+    assert "no ladder.json" in capsys.readouterr().err
+
+
+def test_suggested_grid_is_log_spaced_and_rounded():
+    assert suggested_grid(200, 800, 5) == [100, 200, 400, 800, 1600]
+    assert suggested_grid(10_000, 40_000, 3, ceiling=50_000) == [5000, 20000, 50000]  # 80,000 capped at the budget
+    assert suggested_grid(150, 600, 4) == [75, 190, 480, 1200]  # 75 x 2.52^k, two significant digits
+
+
+def test_the_ladder_page_names_every_rung_and_its_figures(ladder):
+    page = write_ladder_page(ladder).read_text()
+    assert page == write_ladder_page(ladder).read_text()  # deterministic: the bootstrap is seeded
+    for budget in ("5,000", "10,000", "20,000", "40,000", "80,000"):
+        assert f"| {budget} | 2x64 |" in page
+    budget_slope = float(re.search(r"I\* ∝ budget\^(-?[0-9.]+) \(95 % interval", page).group(1))
+    params_slope = float(re.search(r"I\* ∝ params\^(-?[0-9.]+) \(95 % interval", page).group(1))
+    assert budget_slope == pytest.approx(0.5, abs=0.1) and params_slope == pytest.approx(-0.3, abs=0.15)
+    assert "paper's band of 300-1,000" in page and "budget 1,000,000 is outside the measured 5,000-80,000" in page
+    for link in [part.split(")")[0] for part in page.split("](")[1:]]:
+        assert (ladder / link).is_file(), link
+
+
+@pytest.mark.skipif(not (COMMITTED / "ladder.json").is_file(), reason="no committed ladder")
+def test_committed_ladder_page_is_what_its_databases_say(tmp_path):
+    manifest = json.loads((COMMITTED / "ladder.json").read_text())
+    copy = tmp_path / "results" / "scaling"
+    copy.mkdir(parents=True)
+    shutil.copy(COMMITTED / "ladder.json", copy)
+    for relative in manifest.get("e1", []) + manifest.get("e4", []):
+        source = COMMITTED / relative
+        if (source / "results.sqlite").is_file():
+            (copy / relative).mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / "results.sqlite", copy / relative)
+    write_ladder_page(copy)
+    assert (copy / "README.md").read_text() == (COMMITTED / "README.md").read_text(), \
+        "docs/results/scaling/README.md is stale: run divlab report docs/results/scaling"

@@ -40,11 +40,38 @@ def describe() -> dict:
         import torch
 
         facts["torch"] = torch.__version__
+        facts["fp32_gflops_per_thread"] = fp32_peak_gflops_per_thread()
         if torch.cuda.is_available():
             facts["gpu"] = torch.cuda.get_device_name()
     except ImportError:
         pass
     return facts
+
+
+@functools.lru_cache(maxsize=1)
+def fp32_peak_gflops_per_thread() -> float:
+    """The fp32 matmul throughput of one thread, in GFLOP/s, measured once per process (~0.2 s): machines
+    differ ~2x in it, so a wall time means something only beside it (a slow machine, or a slow divlab?).
+    Best of several timings, so that a neighbour's load inflates it as little as possible."""
+    import time
+
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        generator = torch.Generator().manual_seed(0)
+        a, b = torch.randn(512, 512, generator=generator), torch.randn(512, 512, generator=generator)
+        a @ b  # warm-up: first-call allocation and kernel selection
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(4):
+                a @ b
+            best = min(best, (time.perf_counter() - start) / 4)
+    finally:
+        torch.set_num_threads(threads)
+    return round(2 * 512**3 / best / 1e9, 1)
 
 
 @functools.lru_cache(maxsize=1)

@@ -60,6 +60,10 @@ def write_gallery(out) -> Path:
         "and the machine. The databases (`<name>/results.sqlite`) are committed: `divlab report "
         f"{manifest.get('out', out)}` regenerates every page from them, and the command below resumes an unfinished "
         "sweep.",
+        "Reproducibility: the same code, seed, kind of CPU and thread count give bit-identical numbers; another kind "
+        "of CPU rounds differently and training amplifies it, by about the seed-to-seed spread shown on each page "
+        "(measured: docs/scaling.md, 'Reproducibility'). Wall times stand beside the machine's fp32 matmul peak "
+        "per thread where the cells recorded it, so that a slow machine can be told from a slow divlab.",
         f"```\n{manifest['command']}\n```",
         markdown_table(Table(["experiment", "verdict", "this run", "the paper"], rows)),
     ]

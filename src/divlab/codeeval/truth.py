@@ -31,7 +31,7 @@ from divlab.codeeval.compare import MBPP_OUTPUT_NOT_NONE
 from divlab.codeeval.sandbox import COMPLETED, Limits, execute
 from divlab.codeeval.workers import parallel
 
-GROUND_TRUTH_FORMAT = 7  # expected outputs with the size of their text; digests for large ones
+GROUND_TRUTH_FORMAT = 8  # expected outputs with the size of their text; digests for large ones
 RANDOM_SEED = 0
 # Recordings and replays run test code that uses the module-level `random` (seeded per replay): one at a time.
 TEST_LOCK = threading.Lock()
@@ -52,7 +52,11 @@ class SuiteTruth:
     outputs: list  # values, or Digest
     caps: list  # per output: (bytes, containers) a candidate may send, or None where a digest is asked
     seconds: list  # the reference's seconds per input
-    encoding: float  # the reference's seconds spent encoding its outputs
+    encodings: list  # the reference's seconds spent encoding each output (Mbpp/255's are digests of ~100 MB)
+
+    @property
+    def encoding(self) -> float:
+        return sum(self.encodings)
 
 
 # -- io suites --------------------------------------------------------------------------------------------
@@ -106,7 +110,7 @@ def _reference_outputs(benchmark: Benchmark, problem: Problem, suite: str, limit
         else:
             outputs.append(wire.decode_value(record.body, *_TRUSTED))
             caps.append(wire.caps_for(record.body.decode("ascii")))
-    return SuiteTruth(outputs, caps, [r.seconds for r in records], sum(r.encoding for r in records))
+    return SuiteTruth(outputs, caps, [r.seconds for r in records], [r.encoding for r in records])
 
 
 # -- assert suites ----------------------------------------------------------------------------------------

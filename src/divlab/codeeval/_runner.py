@@ -15,7 +15,6 @@ only the system libraries and Python's own directories read-only, a stub /etc, a
 
 from __future__ import annotations
 
-import json
 import marshal
 import math
 import os

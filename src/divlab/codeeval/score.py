@@ -10,11 +10,9 @@ Outputs (next to the samples unless told otherwise):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import sqlite3
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -143,7 +141,6 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
     samples_path = Path(samples_path)
     out_dir = Path(out_dir) if out_dir else samples_path.parent
     remove_stale_groups()  # what a killed scorer left
-    _warn_unprotected()
     benchmark = load_benchmark(config.benchmark, config.data)
     samples = read_samples(samples_path, benchmark)
     workers = config.workers or available_cores()
@@ -201,19 +198,13 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
         "per_task": {t: {suite: {"n": counts[suite][t][0], "correct": counts[suite][t][1]}
                          for suite in benchmark.suites} for t in counts["base"]},
         "sandbox": {"isolation": isolation()[1], "memory_limit_binds": memory_scope(),
+                    # without CAP_SYS_RESOURCE the OOM killer may pick a supervisor, not the program: said here
                     "supervisor_oom_protected": oom_protection(), **json.loads(limits_key)},
         "divlab_version": divlab.__version__,
     }
     _write_atomic(out_dir / "eval_results.jsonl", "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
     _write_atomic(out_dir / "pass_at_k.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
-
-
-@functools.cache
-def _warn_unprotected() -> None:
-    if not oom_protection():  # once a process
-        warnings.warn("divlab sandbox: no CAP_SYS_RESOURCE, so the OOM killer may pick a sandbox's supervisor "
-                      "rather than its program (the sample then fails as a crash)", stacklevel=3)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import copy
 import functools
-import json
 import pickle
 import random
 import threading

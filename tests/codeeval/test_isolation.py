@@ -72,10 +72,11 @@ def test_sysv_ipc_objects_and_their_memory_end_with_the_program(start):
             message = ctypes.create_string_buffer(b'\\x01\\0\\0\\0\\0\\0\\0\\0private text')
             sent = libc.msgsnd(queue, message, 12, 0)
             libc.shmat.restype = ctypes.c_void_p
-            segment = libc.shmget(4243, 256 << 20, 0o1600)
+            too_large = libc.shmget(4244, 256 << 20, 0o1600)  # more than the sample's 64 MiB of SysV memory
+            segment = libc.shmget(4243, 48 << 20, 0o1600)
             address = libc.shmat(segment, None, 0)
-            ctypes.memset(address, 1, 256 << 20)  # 256 MiB of shared memory, touched
-            return [queue >= 0, sent == 0, segment >= 0]
+            ctypes.memset(address, 1, 48 << 20)  # 48 MiB of shared memory, touched
+            return [queue >= 0, sent == 0, too_large, segment >= 0]
         """
     finder = """
         import ctypes
@@ -85,12 +86,12 @@ def test_sysv_ipc_objects_and_their_memory_end_with_the_program(start):
         """
     shmem_before = _shmem()
     with _sandbox(start):
-        assert _call(maker, Limits(wall_seconds=60, memory_bytes=1 << 30)) == [True, True, True]
+        assert _call(maker, Limits(wall_seconds=60, memory_bytes=1 << 30)) == [True, True, -1, True]
         assert _call(finder) == [-1, -1]  # the next program's IPC namespace holds none of them
         deadline = time.monotonic() + 10  # the kernel frees a dead namespace's objects asynchronously
-        while _shmem() - shmem_before > 128 << 20 and time.monotonic() < deadline:
+        while _shmem() - shmem_before > 24 << 20 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _shmem() - shmem_before < 128 << 20  # the 256 MiB segment is not held by the host
+        assert _shmem() - shmem_before < 24 << 20  # the 48 MiB segment is not held by the host
 
 
 def _shmem() -> int:

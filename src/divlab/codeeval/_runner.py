@@ -142,7 +142,7 @@ STUB_PASSWD = f"root:x:0:0:root:/tmp:/usr/sbin/nologin\nsandbox:x:{SANDBOX_UID}:
 STUB_GROUP = f"root:x:0:\nsandbox:x:{SANDBOX_UID}:\n"
 
 
-def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = ()) -> None:
+def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = (), proc_writable: bool = False) -> None:
     """A new root: the system's libraries and `visible` (Python's prefixes and import path) bound
     read-only, a stub /etc (no host users), a minimal /dev, a private /proc and a private size-capped
     /tmp. No host home, /root, sockets, FIFOs or data files are reachable by any path; `hidden` files
@@ -190,7 +190,7 @@ def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = ()) -> None
         _mount(f"/dev/{name}", f"{new}/dev/{name}", None, MS_BIND)
     os.mkdir(new + "/proc")
     try:
-        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | (0 if proc_writable else MS_RDONLY))
     except OSError:
         pass  # a kernel that refuses a new proc here: the program gets none (Python does not need it)
     _switch_root(new)
@@ -270,6 +270,20 @@ def set_limits(limits: dict) -> None:
     cap(resource.RLIMIT_FSIZE, limits["max_file_bytes"])
     cap(resource.RLIMIT_CORE, 0)
     cap(resource.RLIMIT_NOFILE, limits["max_open_files"])  # per process: 32 processes hold at most 32x this
+
+
+def limit_ipc(limits: dict) -> None:
+    """Size this (fresh) IPC namespace's SysV objects, which no rlimit counts: at most `shm_bytes` of
+    shared memory in all and a few queues. Best effort: a kernel that keeps these sysctls read-only in a
+    user namespace leaves the defaults, bounded then only by the memory group, and by the namespace's end."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    for name, value in (("shmmax", limits["shm_bytes"]), ("shmall", limits["shm_bytes"] // page), ("shmmni", 64),
+                        ("msgmni", 16)):
+        try:
+            with open(f"/proc/sys/kernel/{name}", "w") as f:
+                f.write(str(value))
+        except OSError:
+            pass
 
 
 def guard_network() -> None:
@@ -473,6 +487,7 @@ def main(isolated: bool) -> None:
     os.dup2(devnull, 0)  # the program reads an empty stdin, never the payload
     result_fd = payload["result_fd"]
     if isolated:
+        limit_ipc(payload["limits"])  # this IPC namespace is the program's alone
         confine_filesystem(payload["limits"]["tmp_bytes"], payload["visible"], payload["hidden"])
         os.chdir("/tmp")
     else:
@@ -530,7 +545,8 @@ def zygote_main(control_fd: int) -> None:
     sys.path[:] = setup["sys_path"]
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    confine_filesystem(1 << 20, setup["visible"], setup["hidden"])  # each program mounts its own /tmp
+    # each program mounts its own /tmp and a read-only /proc; the supervisors size IPC namespaces through this one
+    confine_filesystem(1 << 20, setup["visible"], setup["hidden"], proc_writable=True)
     _VISIBLE_IN_TMP[:] = [p for p in setup["visible"] if _under_tmp(p)]
     while True:
         try:
@@ -558,6 +574,7 @@ def _supervise(sock, control: dict, fds: list) -> None:
 
     if _libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) != 0:
         raise OSError(ctypes.get_errno(), "unshare failed")
+    limit_ipc(control["limits"])  # through the zygote's writable /proc, which the program never sees
     result_fd, stdout_fd, stderr_fd, payload_fd = fds
     read_end, write_end = os.pipe()
     program = os.fork()
@@ -587,7 +604,8 @@ def _run_forked(limits: dict, payload_fd: int, result_w: int, stdout_fd: int, st
         try:
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
         except OSError:
-            pass
+            if os.path.exists("/proc/self"):  # never run beside the zygote's own, writable /proc
+                raise
         os.chdir("/tmp")
         _set_oom_score(1000)
         drop_privileges()

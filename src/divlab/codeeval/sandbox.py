@@ -61,9 +61,11 @@ class Limits:
     output_bytes: int = 8192  # how much of stdout/stderr is kept in the result
     result_bytes: int = 256 * MiB  # the program's outputs (plain data) sent back for judging
     max_open_files: int = 256  # per process (RLIMIT_NOFILE): a sample's 32 processes hold at most 8,192
+    shm_bytes: int = 64 * MiB  # SysV shared memory of the program's own IPC namespace, all segments together
 
     def __post_init__(self):
-        for name in ("wall_seconds", "memory_bytes", "max_processes", "max_file_bytes", "tmp_bytes", "max_open_files"):
+        for name in ("wall_seconds", "memory_bytes", "max_processes", "max_file_bytes", "tmp_bytes", "max_open_files",
+                     "shm_bytes"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"sandbox limit {name}", getattr(self, name), "must be positive")
 

@@ -166,3 +166,34 @@ def test_groups_left_by_a_killed_scorer_are_removed_and_ours_end_with_the_run():
     with zygotes():
         _call("def probe():\n    return 1\n")
     assert not list(base.glob(f"divlab-{os.getpid()}-*"))
+
+
+def test_without_namespaces_an_overrun_kills_only_the_programs_processes(tmp_path):
+    """The rlimits fallback shares the host's PID space: cutting a program there must never mean kill(-1)
+    (as root: every process). Checked inside a PID namespace of the test's own, beside a bystander."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs util-linux unshare")
+    script = tmp_path / "overrun.py"
+    script.write_text(textwrap.dedent("""
+        import subprocess, warnings
+        warnings.simplefilter("ignore")
+        from divlab.codeeval.sandbox import Limits, execute, isolation
+        assert isolation()[1] == "rlimits"
+        bystander = subprocess.Popen(["sleep", "60"])
+        program = "import signal, time\\ndef f():\\n    signal.setitimer(signal.ITIMER_REAL, 0)\\n    time.sleep(5)\\n"
+        execution = execute({"mode": "calls", "program": program, "entry_point": "f", "calls": [[]],
+                             "time_limits": [0.5], "watch_limits": [0.5]}, Limits(wall_seconds=20))
+        assert execution.status == "timeout", execution
+        assert bystander.poll() is None, "the bystander was killed"
+        bystander.kill()
+        print("ok")
+        """))
+    flags = ["--pid", "--fork", "--mount-proc"] if os.geteuid() == 0 else ["--user", "--map-root-user", "--pid",
+                                                                            "--fork", "--mount-proc"]
+    done = subprocess.run(["unshare", *flags, sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DIVLAB_SANDBOX": "rlimits"})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -384,7 +384,8 @@ INPUT_TIME_LIMIT_EXIT = 124  # the watcher's exit status (or reply) when an inpu
 SLACK_SECONDS = 0.5  # on top of each input's limit: scheduling on a loaded machine
 
 
-def watch(program: int, source: int, result_fd: int, time_limits, wall_seconds=None) -> tuple[int, int]:
+def watch(program: int, source: int, result_fd: int, time_limits, wall_seconds=None,
+          own_namespace: bool = True) -> tuple[int, int]:
     """Relay `program`'s records from `source` to `result_fd` as they come, and kill it when a record
     comes later than its input's limit (the call and the sending of its output) after the one before (the
     program's own timer is only a courtesy: it can cancel it) or when the wall limit passes. (reply kind,
@@ -429,7 +430,7 @@ def watch(program: int, source: int, result_fd: int, time_limits, wall_seconds=N
         if ended:
             break
     if overran:
-        _kill(program)
+        _kill(program, own_namespace)
         return (wire.REPLY_TIMEOUT, 0) if overran[0] else (wire.REPLY_EXITED, INPUT_TIME_LIMIT_EXIT)
     _, status = os.waitpid(program, 0)
     os.set_blocking(source, False)
@@ -451,12 +452,20 @@ def _write_all(fd: int, data: bytes) -> None:
             return
 
 
-def _kill(program: int) -> None:
-    os.kill(program, signal.SIGKILL)  # as PID 1 of its namespace, the kernel kills everything it started
-    try:  # ... and so does this, at once: the watcher's namespace holds only the program's processes
-        os.kill(-1, signal.SIGKILL)
+def _kill(program: int, own_namespace: bool) -> None:
+    """Kill the program and whatever it started. Only inside a PID namespace of our own does kill(-1)
+    mean "the program's processes": outside one (the rlimits fallback) it would mean every process this
+    user may signal, so there the program's session is killed instead (it called setsid)."""
+    try:
+        os.killpg(program, signal.SIGKILL)
     except OSError:
         pass
+    os.kill(program, signal.SIGKILL)
+    if own_namespace:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
     os.waitpid(program, 0)
 
 
@@ -505,7 +514,8 @@ def main(isolated: bool) -> None:
         set_limits(payload["limits"])
         _program(lambda write: MODES[payload["mode"]](payload, write), write_end)
     os.close(write_end)
-    reply = watch(program, read_end, result_fd, payload.get("watch_limits"))
+    # the fresh sandbox's PID 1 only where isolated: otherwise this process shares the host's PID space
+    reply = watch(program, read_end, result_fd, payload.get("watch_limits"), own_namespace=isolated)
     os._exit(_reply_status(reply))
 
 

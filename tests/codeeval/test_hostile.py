@@ -341,14 +341,16 @@ def ENTRY(*args):
         pass
     return None
 """,
-    "leaves a 256 MiB SysV segment": """
+    "leaves SysV segments behind": """
 import ctypes
 def ENTRY(*args):
     libc = ctypes.CDLL(None)
     libc.shmat.restype = ctypes.c_void_p
-    segment = libc.shmget(4244, 256 << 20, 0o1600)
-    if segment >= 0:
-        ctypes.memset(libc.shmat(segment, None, 0), 1, 256 << 20)
+    for key in range(4244, 4284):  # 40 x 32 MiB asked; the program's IPC namespace holds 64 MiB
+        segment = libc.shmget(key, 32 << 20, 0o1600)
+        if segment < 0:
+            break
+        ctypes.memset(libc.shmat(segment, None, 0), 1, 32 << 20)
     return None
 """,
 }

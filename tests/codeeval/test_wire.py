@@ -42,6 +42,16 @@ def test_numpy_scalars_keep_their_identity():
     assert _round_trip(np.float64(0.5)).dtype == np.float64
 
 
+def test_sets_keep_their_iteration_order():
+    """A replayed test that iterates a returned set sees the program's order: {33, 1} built in that order
+    iterates 33 first (33 and 1 share a slot of the 8-slot table); rebuilt from sorted members, 1 first."""
+    built = set()
+    built.add(33)
+    built.add(1)
+    assert list(built) == [33, 1] and list(set(sorted(built))) == [1, 33]
+    assert list(_round_trip(built)) == [33, 1]
+
+
 @pytest.mark.parametrize("text, why", [
     (b"[" * 5000 + b"]" * 5000, "malformed output"),  # past the JSON parser's recursion limit
     (b"[" * 150 + b"]" * 150, "nested more than"),  # within it, past ours

@@ -384,7 +384,7 @@ def _read_all(fd: int) -> bytes:
 
 # -- the watcher: outside the program, it relays the program's records and times each one -------------
 INPUT_TIME_LIMIT_EXIT = 124  # the watcher's exit status (or reply) when an input overran its limit
-SLACK_SECONDS = 0.5  # on top of each input's limit: scheduling on a loaded machine
+SLACK_SECONDS = 1.0  # on top of each input's limit: scheduling on a loaded machine
 
 
 def watch(program: int, source: int, result_fd: int, time_limits, wall_seconds=None,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from divlab.codeeval import cgroup
-from divlab.codeeval.plain import decode_plain
+from divlab.codeeval import wire
 from divlab.codeeval.sandbox import COMPLETED, Limits, execute, isolation, zygotes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,10 +30,10 @@ def _probe(program: str, limits: Limits = Limits(wall_seconds=30)):
     """Run `program` (defining probe()) and return what probe() returned."""
     execution = execute({"mode": "calls", "program": textwrap.dedent(program), "entry_point": "probe", "calls": [[]]},
                         limits)
-    assert execution.status == COMPLETED, execution
-    result = execution.detail["results"][0]
-    assert "ok" in result, result
-    return decode_plain(result["ok"])
+    assert execution.status == COMPLETED and execution.stream.loaded, execution
+    record = execution.stream.records[0]
+    assert record.kind == "ok", record.body
+    return wire.decode_value(record.body, 1 << 20, 1 << 16)
 
 
 @pytest.fixture

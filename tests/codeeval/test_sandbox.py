@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from divlab.codeeval import wire
 from divlab.codeeval.sandbox import COMPLETED, CRASH, RUNNER, TIMEOUT, Limits, execute, isolation, zygotes
 from divlab.codeeval.score import ScoreConfig, score_samples
 
@@ -24,10 +25,10 @@ def run(program: str, limits: Limits = Limits(), call: str = "f") -> tuple[str, 
                          if call == "f" else program, "entry_point": call, "calls": [[]]}, limits)
     if execution.status != COMPLETED:
         return execution.status, execution
-    results = execution.detail.get("results", [])
-    if execution.detail.get("error") or not results or "ok" not in results[0]:
+    records = execution.stream.records
+    if not execution.stream.loaded or not records or records[0].kind != "ok":
         return FAIL, execution
-    return PASS, results[0]["ok"]
+    return PASS, wire.decode_value(records[0].body, 1 << 20, 1 << 16)
 
 
 def _sandbox_processes(grace: float = 10.0, exclude=frozenset()) -> list[int]:

@@ -1,21 +1,23 @@
 """The process that runs one untrusted program. Started by `sandbox.py` as `python -I -S _runner.py`.
 
-Standard library only and never imports divlab, and imports as little as it can (~10 ms to start):
-start-up is most of the cost of scoring a sample. The payload (marshal, or pickle when it holds other
-types; written by the trusted parent) arrives on stdin. The result is a JSON document of the program's
-outputs as plain data, written to an inherited pipe: the parent parses it as data only and decides the
-verdict itself, so nothing the program does here can produce a pass.
+Standard library only and never imports divlab (it loads `wire.py`, beside it), and imports as little as
+it can (~10 ms to start): start-up is most of the cost of scoring a sample. The payload (marshal, or
+pickle when it holds other types; written by the trusted parent) arrives on stdin, or (forked from a
+zygote) in a descriptor only the program process reads. The program's outputs leave as records
+(wire.py) through a watcher, a process outside the program that times each one and relays them to the
+parent, which reads them as data only and decides the verdict itself: nothing the program does here
+can produce a pass.
 
 With `--isolate` the runner first makes its own user, mount, PID, network, IPC and UTS namespaces (an
 unprivileged uid for the program where the host allows it), then confines itself: a new root holding
 only the system libraries and Python's own directories read-only, a stub /etc, a minimal /dev, its own
-/proc, a private size-capped /tmp; all capabilities dropped and no-new-privileges set. Then rlimits
-(memory, CPU, processes, file size), then the untrusted code. `--cgroup PATH` joins a memory group first.
+/proc, a private size-capped /tmp; then it forks the program, which drops all capabilities, sets
+no-new-privileges and its rlimits (memory, CPU, processes, file size, open files) and runs the untrusted
+code, while this process watches it. `--cgroup PATH` joins a memory group first.
 """
 
 from __future__ import annotations
 
-import json
 import marshal
 import math
 import os
@@ -24,6 +26,12 @@ import sys
 
 import _signal as signal  # the C module: `signal` pulls in enum (~7 ms of start-up)
 import time
+
+# The wire format (stdlib only) lives beside this file; -I keeps this directory off the import path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
+
+del sys.path[0]
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
@@ -124,7 +132,8 @@ def enter_namespaces(host_uid: int) -> None:
 def _exit_code(status: int) -> int:
     """Pass a child's end on: its exit status, or the signal that killed it (raised on ourselves)."""
     if os.WIFSIGNALED(status):
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        if os.WTERMSIG(status) not in (signal.SIGKILL, signal.SIGSTOP):  # these two take no handler (EINVAL)
+            signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
 
@@ -136,21 +145,34 @@ STUB_PASSWD = f"root:x:0:0:root:/tmp:/usr/sbin/nologin\nsandbox:x:{SANDBOX_UID}:
 STUB_GROUP = f"root:x:0:\nsandbox:x:{SANDBOX_UID}:\n"
 
 
-def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = ()) -> None:
+def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = (), proc_writable: bool = False) -> None:
     """A new root: the system's libraries and `visible` (Python's prefixes and import path) bound
     read-only, a stub /etc (no host users), a minimal /dev, a private /proc and a private size-capped
     /tmp. No host home, /root, sockets, FIFOs or data files are reachable by any path; `hidden` files
-    inside a visible tree (the samples file, the benchmark) are covered with an empty file."""
+    inside a visible tree (the samples file, the benchmark) are covered with an empty file. Visible trees
+    are opened before the staging tmpfs covers the host's /tmp, so an interpreter or venv under /tmp is
+    bound from its descriptor and stays importable (on top of the private /tmp)."""
     _load_libc()
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    new = "/tmp"  # private to this mount namespace: covered by the new root's tmpfs
-    _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=755")
+    plan = []  # (path, symlink target or None, O_PATH descriptor or None), before anything is covered
     for path in sorted({os.path.normpath(p) for p in (*SYSTEM_PATHS, *visible) if p}):
         if os.path.islink(path) and path in SYSTEM_PATHS:  # merged /usr: /bin -> usr/bin
+            plan.append((path, os.readlink(path), None))
+        elif os.path.exists(path):
+            plan.append((path, None, os.open(path, os.O_PATH)))
+    new = "/tmp"  # private to this mount namespace: covered by the new root's tmpfs
+    _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=755")
+    os.mkdir(new + "/tmp")
+    _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
+    for path, link, fd in plan:
+        if link is not None:
             os.makedirs(os.path.dirname(new + path), exist_ok=True)
-            os.symlink(os.readlink(path), new + path)
-        elif os.path.exists(path) and not os.path.exists(new + path):
-            _bind(path, new + path)
+            os.symlink(link, new + path)
+            continue
+        source = f"/proc/self/fd/{fd}"
+        if not os.path.lexists(new + path):  # a tree already bound with its parent is not bound again
+            _bind(source, new + path, directory=os.path.isdir(source))
+        os.close(fd)
     for path in hidden:
         if os.path.exists(new + path) and not os.path.isdir(new + path):
             _mount("/dev/null", new + path, None, MS_BIND)
@@ -159,7 +181,7 @@ def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = ()) -> None
         with open(f"{new}/etc/{name}", "w") as f:
             f.write(text)
     for point, flags in _mount_points():  # every bound tree read-only, keeping each mount's locked flags
-        if point.startswith(new + "/"):
+        if point.startswith(new + "/") and point != new + "/tmp":
             try:
                 _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
             except OSError:
@@ -171,22 +193,33 @@ def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = ()) -> None
         _mount(f"/dev/{name}", f"{new}/dev/{name}", None, MS_BIND)
     os.mkdir(new + "/proc")
     try:
-        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | (0 if proc_writable else MS_RDONLY))
     except OSError:
         pass  # a kernel that refuses a new proc here: the program gets none (Python does not need it)
-    os.mkdir(new + "/tmp")
-    _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
     _switch_root(new)
     _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _bind(source: str, target: str) -> None:
-    if os.path.isdir(source):
+def _under_tmp(path: str) -> bool:
+    return os.path.normpath(path).startswith("/tmp/")
+
+
+def _bind(source: str, target: str, directory: bool) -> None:
+    if directory:
         os.makedirs(target, exist_ok=True)
     else:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, "w").close()
     _mount(source, target, None, MS_BIND | MS_REC)  # recursive: a user namespace may not split locked mounts
+
+
+def _read_only(path: str) -> None:
+    for point, flags in _mount_points():
+        if point == path or point.startswith(path + "/"):
+            try:
+                _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+            except OSError:
+                pass
 
 
 def _switch_root(new: str) -> None:
@@ -239,6 +272,21 @@ def set_limits(limits: dict) -> None:
     cap(resource.RLIMIT_NPROC, limits["max_processes"])
     cap(resource.RLIMIT_FSIZE, limits["max_file_bytes"])
     cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_NOFILE, limits["max_open_files"])  # per process: 32 processes hold at most 32x this
+
+
+def limit_ipc(limits: dict) -> None:
+    """Size this (fresh) IPC namespace's SysV objects, which no rlimit counts: at most `shm_bytes` of
+    shared memory in all and a few queues. Best effort: a kernel that keeps these sysctls read-only in a
+    user namespace leaves the defaults, bounded then only by the memory group, and by the namespace's end."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    for name, value in (("shmmax", limits["shm_bytes"]), ("shmall", limits["shm_bytes"] // page), ("shmmni", 64),
+                        ("msgmni", 16)):
+        try:
+            with open(f"/proc/sys/kernel/{name}", "w") as f:
+                f.write(str(value))
+        except OSError:
+            pass
 
 
 def guard_network() -> None:
@@ -253,107 +301,11 @@ def guard_network() -> None:
     socket.socketpair = refused  # type: ignore[assignment]
 
 
-# -- the program's outputs, as plain data ------------------------------------------------------------
+# -- the program's calls ---------------------------------------------------------------------------------
 # The verdict is never decided here: the trusted parent compares what comes out with what it expects,
-# and the expected outputs never enter this process. So all a program can do to the result is write
-# values; rigged objects (an `__eq__` that is always true, a float subclass, a lazy proxy) are refused by
-# the encoder, and whatever bytes land in the result file are parsed by the parent as data only.
-class NotPlainData(TypeError):
-    pass
-
-
-_BIG = 1 << 4096
-# An output whose marshal (version 0: no references, no interning, floats as text, so equal values of the
-# same exact types give equal bytes) exceeds this travels as its SHA-256 and is compared exactly: Mbpp/255's
-# outputs run to 1.3 GB of text, and marshal is C speed where the tagged text is Python.
-DIGEST_ABOVE = 1 << 20
-
-
-def digest_of(value) -> tuple[str, int] | None:
-    """(SHA-256, size) of `value`'s marshal when that is larger than DIGEST_ABOVE; None when it is small
-    or not marshallable (marshal refuses every subclass, so nothing rigged gets through here)."""
-    try:
-        packed = marshal.dumps(value, 0)
-    except ValueError:
-        return None
-    if len(packed) <= DIGEST_ABOVE:
-        return None
-    import hashlib
-
-    return hashlib.sha256(packed).hexdigest(), len(packed)
-
-
-def plain_text(value) -> str:
-    """`value` as tagged JSON text (tags for what JSON lacks: tuple, set, dict, complex, big ints,
-    non-finite floats, bytes). Exact types only, so no subclass can bring its own comparison; equal sets
-    give equal text whatever their hash order."""
-    parts = []
-    _emit(value, parts.append, 0)
-    return "".join(parts)
-
-
-def _emit(value, write, depth: int) -> None:
-    if depth > 100:
-        raise NotPlainData("nested more than 100 levels")
-    kind = type(value)
-    if value is None:
-        write("null")
-    elif kind is bool:
-        write("true" if value else "false")
-    elif kind is str:
-        write(json.encoder.encode_basestring_ascii(value))
-    elif kind is int:  # past ~4,300 digits Python refuses decimal text (CVE-2020-10735); hex has no limit
-        write(str(value) if -_BIG < value < _BIG else '{"int": "%s"}' % hex(value))
-    elif kind is float:
-        write(repr(value) if math.isfinite(value) else '{"float": "%s"}' % repr(value))
-    elif kind is list or kind is tuple:
-        write("[" if kind is list else '{"tuple": [')
-        for i, item in enumerate(value):
-            if i:
-                write(", ")
-            _emit(item, write, depth + 1)
-        write("]" if kind is list else "]}")
-    elif kind is set or kind is frozenset:  # no order: sorted by their text, so equal sets encode alike
-        write('{"%s": [%s]}' % (kind.__name__, ", ".join(sorted(_piece(v, depth) for v in value))))
-    elif kind is dict:
-        _emit_pairs("dict", value.items(), write, depth)
-    elif kind is complex:
-        write('{"complex": [%s, %s]}' % (_piece(value.real, depth), _piece(value.imag, depth)))
-    elif kind is bytes:
-        write('{"bytes": "%s"}' % value.hex())
-    else:
-        _emit_other(value, kind, write, depth)
-
-
-def _piece(value, depth: int) -> str:
-    parts = []
-    _emit(value, parts.append, depth + 1)
-    return "".join(parts)
-
-
-def _emit_pairs(tag: str, items, write, depth: int) -> None:
-    """Insertion order kept: a test may pass a dict whose order matters (HumanEval/95)."""
-    write('{"%s": [%s]}' % (tag, ", ".join("[%s, %s]" % (_piece(k, depth), _piece(v, depth)) for k, v in items)))
-
-
-def _emit_other(value, kind, write, depth: int) -> None:
-    """Standard containers some references return (Mbpp/40: Counter) and numpy's plain data in disguise:
-    rebuilt by the parent from the items alone, with its own classes."""
-    collections = sys.modules.get("collections")
-    if collections is not None and kind in (collections.Counter, collections.OrderedDict, collections.defaultdict):
-        tag = "dict" if kind is collections.defaultdict else kind.__name__
-        return _emit_pairs(tag, dict.items(value), write, depth)
-    if collections is not None and kind is collections.deque:
-        return write('{"deque": %s}' % _piece(list(value), depth))
-    numpy = sys.modules.get("numpy")
-    if numpy is not None and kind.__module__ == "numpy":
-        if isinstance(value, numpy.ndarray):
-            return write('{"ndarray": %s}' % _piece(value.tolist(), depth))
-        if isinstance(value, numpy.generic):
-            return _emit(value.item(), write, depth + 1)
-    raise NotPlainData(f"returned a {kind.__module__}.{kind.__qualname__}, not plain data")
-
-
+# and the expected outputs never enter this process. All a program can do to the result is write
+# records (wire.py); rigged objects (an `__eq__` that is always true, a float subclass, a lazy proxy) are
+# refused by the encoder, and whatever bytes reach the parent are parsed there as data only.
 class InputTimeLimit(Exception):
     pass
 
@@ -363,15 +315,20 @@ def _alarm(signum, frame):
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:500]
+    try:
+        return f"{type(exc).__name__}: {exc}"[:wire.MAX_REASON]
+    except BaseException:  # a str() that raises
+        return type(exc).__name__
 
 
-def run_calls(payload: dict) -> dict:
-    """The program's entry point on each call's arguments: per call its output as plain data and the
-    seconds it took, or what went wrong; stops at the first call that raises or overruns (a failure
-    whatever the parent expected)."""
+def run_calls(payload: dict, write) -> None:
+    """The program's entry point on each call's arguments: per call one record (wire.py), written as
+    soon as the call ends (the watcher outside times each one); stops at the first call that raises or
+    overruns (a failure whatever the parent expected)."""
     signal.signal(signal.SIGALRM, _alarm)
-    calls, limits, not_none = payload["calls"], payload.get("time_limits"), payload.get("not_none")
+    calls, limits = payload["calls"], payload.get("time_limits")
+    modes = payload.get("modes") or [wire.AUTO] * len(calls)
+    not_none = payload.get("not_none")
     namespace: dict = {}
     try:
         exec(compile(payload["program"], "<sample>", "exec"), namespace)
@@ -379,11 +336,14 @@ def run_calls(payload: dict) -> dict:
             exec(compile(payload["setup"], "<setup>", "exec"), namespace)
         fn = namespace[payload["entry_point"]]
     except BaseException as exc:  # SystemExit and KeyboardInterrupt count as failures too
-        return json.dumps({"error": _describe(exc), "results": []})
-    results = []
+        write(f"error {wire.one_line(_describe(exc))}\n")
+        return
+    write("ready\n")
     for i, call in enumerate(calls):
         try:
-            args = eval(call, namespace) if type(call) is str else call  # noqa: S307 (the benchmark's source)
+            # The benchmark's source of the arguments where their values cannot travel faithfully (objects
+            # of the solution's classes; sets, whose iteration order depends on how they were built).
+            args = eval(call, namespace) if type(call) is str else call  # noqa: S307
             if limits:
                 signal.setitimer(signal.ITIMER_REAL, limits[i])
             started = time.perf_counter()
@@ -395,18 +355,11 @@ def run_calls(payload: dict) -> dict:
             if not_none and type(out) is not bool:  # EvalPlus judges these by `out is not None` (Mbpp/737)
                 out = out is not None
             started = time.perf_counter()
-            digest = digest_of(out)
-            text = plain_text(out) if digest is None else None
-            encoding = time.perf_counter() - started  # the parent's time limits allow for it
-            if digest is None:
-                results.append('{"ok": %s, "seconds": %r, "encoding": %r}' % (text, seconds, encoding))
-            else:
-                results.append('{"digest": "%s", "size": %d, "seconds": %r, "encoding": %r}'
-                               % (*digest, seconds, encoding))
+            line = wire.result_line(modes[i], out, seconds, lambda: time.perf_counter() - started)
         except BaseException as exc:
-            results.append('{"raised": %s}' % json.dumps(_describe(exc)))
-            break
-    return '{"results": [%s]}' % ", ".join(results)
+            write(f"raised {wire.one_line(_describe(exc))}\n")
+            return
+        write(line)
 
 
 MODES = {"calls": run_calls}
@@ -421,30 +374,168 @@ def _decode(raw: bytes) -> dict:
     return pickle.loads(raw[1:])
 
 
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+# -- the watcher: outside the program, it relays the program's records and times each one -------------
+INPUT_TIME_LIMIT_EXIT = 124  # the watcher's exit status (or reply) when an input overran its limit
+SLACK_SECONDS = 1.0  # on top of each input's limit: scheduling on a loaded machine
+
+
+def watch(program: int, source: int, result_fd: int, time_limits, wall_seconds=None,
+          own_namespace: bool = True) -> tuple[int, int]:
+    """Relay `program`'s records from `source` to `result_fd` as they come, and kill it when a record
+    comes later than its input's limit (the call and the sending of its output) after the one before (the
+    program's own timer is only a courtesy: it can cancel it) or when the wall limit passes. (reply kind,
+    value) as the zygote replies."""
+    import select
+
+    pidfd = os.pidfd_open(program)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(source, select.POLLIN)
+    now = time.monotonic()
+    wall_deadline = now + wall_seconds if wall_seconds else None
+    line_deadline, lines, overran = None, 0, None
+    while True:
+        deadlines = [d for d in (wall_deadline, line_deadline) if d is not None]
+        timeout = None if not deadlines else max(0.0, min(deadlines) - time.monotonic()) * 1000
+        events = poller.poll(timeout)
+        if not events:
+            now = time.monotonic()
+            overran = (wall_deadline is not None and now >= wall_deadline, line_deadline is not None
+                       and now >= line_deadline)
+            if any(overran):
+                break
+            continue
+        ended = False
+        for fd, _ in events:
+            if fd == source:
+                chunk = os.read(source, 1 << 16)
+                if not chunk:
+                    poller.unregister(source)
+                    continue
+                _write_all(result_fd, chunk)
+                if time_limits:
+                    newlines = chunk.count(b"\n")
+                    lines += newlines
+                    if newlines:  # record k follows line k (the first line says the program is loaded)
+                        k = lines - 1
+                        line_deadline = (time.monotonic() + time_limits[k] + SLACK_SECONDS
+                                         if k < len(time_limits) else None)
+            else:
+                ended = True
+        if ended:
+            break
+    if overran:
+        _kill(program, own_namespace)
+        return (wire.REPLY_TIMEOUT, 0) if overran[0] else (wire.REPLY_EXITED, INPUT_TIME_LIMIT_EXIT)
+    _, status = os.waitpid(program, 0)
+    os.set_blocking(source, False)
+    try:  # what the program wrote before it ended
+        while chunk := os.read(source, 1 << 16):
+            _write_all(result_fd, chunk)
+    except BlockingIOError:
+        pass
+    return (wire.REPLY_SIGNALED, os.WTERMSIG(status)) if os.WIFSIGNALED(status) else \
+        (wire.REPLY_EXITED, os.WEXITSTATUS(status))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BrokenPipeError:
+            return
+
+
+def _kill(program: int, own_namespace: bool) -> None:
+    """Kill the program and whatever it started. Only inside a PID namespace of our own does kill(-1)
+    mean "the program's processes": outside one (the rlimits fallback) it would mean every process this
+    user may signal, so there the program's session is killed instead (it called setsid)."""
+    try:
+        os.killpg(program, signal.SIGKILL)
+    except OSError:
+        pass
+    os.kill(program, signal.SIGKILL)
+    if own_namespace:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+    os.waitpid(program, 0)
+
+
+def _program(run, result_w: int) -> None:
+    """In the forked program process: run, write its records, and end without interpreter teardown."""
+    result = os.fdopen(result_w, "w", buffering=1)  # line-buffered: each record leaves when written
+    try:
+        run(result.write)
+    except BaseException as exc:  # the program broke the runner's code: no more records
+        try:
+            result.write(f"raised {wire.one_line(_describe(exc))}\n")
+        except BaseException:
+            pass
+    try:
+        result.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(0)  # skip teardown: the program may have left threads or broken atexit hooks
+
+
 def main(isolated: bool) -> None:
+    """A fresh sandbox: this process (PID 1 of its namespaces) confines the file system, then forks the
+    program and watches it; it never runs the program's code itself."""
     payload = _decode(sys.stdin.buffer.read())
     sys.path[:] = payload["sys_path"]  # -S skipped site: the parent's import path, so numpy & co. import
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # the program reads an empty stdin, never the payload
-    result = os.fdopen(payload["result_fd"], "wb")
-    _set_oom_score(1000)
+    result_fd = payload["result_fd"]
     if isolated:
+        limit_ipc(payload["limits"])  # this IPC namespace is the program's alone
         confine_filesystem(payload["limits"]["tmp_bytes"], payload["visible"], payload["hidden"])
-        drop_privileges()
         os.chdir("/tmp")
     else:
         os.chdir(payload["workdir"])
-        guard_network()
-    set_limits(payload["limits"])
-    _finish(payload, result)
+    read_end, write_end = os.pipe()
+    program = os.fork()
+    if program == 0:
+        os.close(read_end), os.close(result_fd)
+        os.setsid()
+        _set_oom_score(1000)
+        if isolated:
+            drop_privileges()
+        else:
+            guard_network()
+        set_limits(payload["limits"])
+        _program(lambda write: MODES[payload["mode"]](payload, write), write_end)
+    os.close(write_end)
+    # the fresh sandbox's PID 1 only where isolated: otherwise this process shares the host's PID space
+    reply = watch(program, read_end, result_fd, payload.get("watch_limits"), own_namespace=isolated)
+    os._exit(_reply_status(reply))
+
+
+def _reply_status(reply) -> int:
+    kind, value = reply  # PID 1 of a namespace cannot raise a signal on itself: 128 + signal, as shells say
+    return value if kind == wire.REPLY_EXITED else 128 + value if kind == wire.REPLY_SIGNALED else 1
 
 
 # -- zygote: one confined interpreter per scoring worker that forks a fresh sandbox per program ---------
 # Starting a confined interpreter costs ~25 ms a program (exec, imports, namespaces, mounts); forking an
 # already confined one costs ~2 ms. Each program still gets its own mount namespace (a fresh private
-# /tmp and /proc) and its own PID namespace (everything it starts dies with it), no capabilities, and
-# its rlimits; a supervisor process between the zygote and the program enforces the wall-clock limit.
-REPLY_EXITED, REPLY_SIGNALED, REPLY_TIMEOUT = 0, 1, 2
+# /tmp and /proc), PID namespace (everything it starts dies with it) and IPC namespace (no SysV object
+# outlives it), no capabilities, and its rlimits; a supervisor between the zygote and the program relays
+# its records and enforces the time limits. The zygote never receives a program's code or its inputs:
+# they come as a file descriptor that only the program process reads, so nothing of one sample is in the
+# memory the next one inherits.
+_VISIBLE_IN_TMP: list = []
 
 
 def _recv_exact(sock, size: int) -> bytes:
@@ -467,19 +558,21 @@ def zygote_main(control_fd: int) -> None:
     sys.path[:] = setup["sys_path"]
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    confine_filesystem(1 << 20, setup["visible"], setup["hidden"])  # each program mounts its own /tmp
+    # each program mounts its own /tmp and a read-only /proc; the supervisors size IPC namespaces through this one
+    confine_filesystem(1 << 20, setup["visible"], setup["hidden"], proc_writable=True)
+    _VISIBLE_IN_TMP[:] = [p for p in setup["visible"] if _under_tmp(p)]
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(sock, 8, 3)
-            if len(message) < 8:
+            message, fds, _, _ = socket.recv_fds(sock, 8, 4)
+            if len(message) < 8 or len(fds) != 4:
                 raise EOFError
-            payload = _decode(_recv_exact(sock, struct.unpack("Q", message)[0]))
+            control = _decode(_recv_exact(sock, struct.unpack("Q", message)[0]))
         except (EOFError, OSError):
             os._exit(0)  # the scorer is gone or done
         supervisor = os.fork()
         if supervisor == 0:
             try:
-                _supervise(sock, payload, fds)
+                _supervise(sock, control, fds)
             finally:
                 os._exit(70)
         for fd in fds:
@@ -487,71 +580,53 @@ def zygote_main(control_fd: int) -> None:
         os.waitpid(supervisor, 0)
 
 
-def _supervise(sock, payload: dict, fds: list) -> None:
-    """The zygote's child: new mount and PID namespaces, then the program as PID 1 of the latter."""
-    import select
+def _supervise(sock, control: dict, fds: list) -> None:
+    """The zygote's child: new mount, PID and IPC namespaces, then the program as PID 1 of the new PID
+    namespace; relays its records and enforces its time limits."""
     import struct
 
-    if _libc.unshare(CLONE_NEWNS | CLONE_NEWPID) != 0:
+    if _libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) != 0:
         raise OSError(ctypes.get_errno(), "unshare failed")
+    limit_ipc(control["limits"])  # through the zygote's writable /proc, which the program never sees
+    result_fd, stdout_fd, stderr_fd, payload_fd = fds
+    read_end, write_end = os.pipe()
     program = os.fork()
     if program == 0:
         sock.close()
-        try:
-            _run_forked(payload, fds)
-        finally:
-            os._exit(71)
-    for fd in fds:
+        os.close(read_end), os.close(result_fd)
+        _run_forked(control["limits"], payload_fd, write_end, stdout_fd, stderr_fd)
+    for fd in (write_end, stdout_fd, stderr_fd, payload_fd):
         os.close(fd)
-    wall = payload["limits"]["wall_seconds"]
-    pidfd = os.pidfd_open(program)
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    if not poller.poll(wall * 1000):
-        os.kill(program, signal.SIGKILL)  # PID 1 of its namespace: the kernel kills everything it started
-        try:  # ... and so does this, at once: from here every process but the zygote (init) is the program's
-            os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass
-        os.waitpid(program, 0)
-        reply = (REPLY_TIMEOUT, 0)
-    else:
-        _, status = os.waitpid(program, 0)
-        reply = (REPLY_SIGNALED, os.WTERMSIG(status)) if os.WIFSIGNALED(status) else \
-            (REPLY_EXITED, os.WEXITSTATUS(status))
+    reply = watch(program, read_end, result_fd, control.get("watch_limits"), control["limits"]["wall_seconds"])
     sock.sendall(struct.pack("ii", *reply))
     os._exit(0)
 
 
-def _run_forked(payload: dict, fds: list) -> None:
-    os.setsid()  # its own process group: kill(0, ...) must not reach the supervisor or the zygote
-    result_fd, stdout_fd, stderr_fd = fds
-    os.dup2(stdout_fd, 1)
-    os.dup2(stderr_fd, 2)
-    os.close(stdout_fd), os.close(stderr_fd)
-    limits = payload["limits"]
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['tmp_bytes']},mode=1777")
+def _run_forked(limits: dict, payload_fd: int, result_w: int, stdout_fd: int, stderr_fd: int) -> None:
     try:
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    except OSError:
-        pass
-    os.chdir("/tmp")
-    _set_oom_score(1000)
-    drop_privileges()
-    set_limits(limits)
-    _finish(payload, os.fdopen(result_fd, "wb"))
-
-
-def _finish(payload: dict, result) -> None:
-    try:
-        document = MODES[payload["mode"]](payload)  # JSON text
-    except BaseException as exc:  # the program broke the encoder: no result
-        document = json.dumps({"error": _describe(exc), "results": []})
-    result.write(document.encode())
-    result.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # skip interpreter teardown: the program may have left threads or broken atexit hooks
+        os.setsid()  # its own process group: kill(0, ...) must not reach the supervisor or the zygote
+        os.dup2(stdout_fd, 1)
+        os.dup2(stderr_fd, 2)
+        os.close(stdout_fd), os.close(stderr_fd)
+        in_tmp = [(path, os.open(path, os.O_PATH)) for path in _VISIBLE_IN_TMP]  # before /tmp is covered
+        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['tmp_bytes']},mode=1777")
+        for path, fd in in_tmp:  # an interpreter or venv under /tmp stays importable
+            _bind(f"/proc/self/fd/{fd}", path, directory=os.path.isdir(f"/proc/self/fd/{fd}"))
+            _read_only(path)
+            os.close(fd)
+        try:
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+        except OSError:
+            if os.path.exists("/proc/self"):  # never run beside the zygote's own, writable /proc
+                raise
+        os.chdir("/tmp")
+        _set_oom_score(1000)
+        drop_privileges()
+        set_limits(limits)
+        payload = _decode(_read_all(payload_fd))
+    except BaseException:
+        os._exit(71)
+    _program(lambda write: MODES[payload["mode"]](payload, write), result_w)
 
 
 def probe() -> None:
@@ -566,15 +641,16 @@ def join_cgroup(path: str) -> None:
     keep this process and the zygote's supervisors out of the OOM killer's choice: the program is chosen."""
     with open(os.path.join(path, "cgroup.procs"), "w") as f:
         f.write(str(os.getpid()))
-    _set_oom_score(-1000)
+    _set_oom_score(-1000)  # needs CAP_SYS_RESOURCE: the parent checks once and says so (cgroup.oom_protection)
 
 
-def _set_oom_score(value: int) -> None:
+def _set_oom_score(value: int) -> bool:
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(value))
+        return True
     except OSError:
-        pass  # lowering it needs privilege; raising it never does
+        return False  # lowering it needs privilege; raising it never does
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Two kinds of test suite:
 - *program* suites (HumanEval's `check`, MBPP's asserts): the benchmark's test code, replayed by the
-  trusted parent against the program's outputs on the calls that test makes (asserts.py);
+  trusted parent against the program's outputs on the calls that test makes (truth.py, judge.py);
 - *io* suites (EvalPlus's HumanEval+ and MBPP+): the entry point is called on each input and its output
   compared with the reference solution's, with EvalPlus's comparison rules. "base" and "plus" inputs
   are separate suites, reported separately; a sample passes "plus" only when it passes both, as in

@@ -107,6 +107,40 @@ class MemoryGroup:
                 time.sleep(0.02)
 
 
+def remove_stale_groups() -> list[str]:
+    """Remove the groups a killed scorer left behind (named after its pid, which is gone): empty groups
+    only, so a live one is never touched. The names removed."""
+    found = _base()
+    removed = []
+    if found is None:
+        return removed
+    for path in found[0].glob("divlab-*-*"):
+        pid = path.name.split("-")[1]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        try:
+            path.rmdir()
+            removed.append(path.name)
+        except OSError:  # still holds processes (of a scorer whose pid was reused): left alone
+            pass
+    return removed
+
+
+@functools.cache
+def oom_protection() -> bool:
+    """Can divlab keep its supervisors out of the OOM killer's choice (oom_score_adj -1000 needs
+    CAP_SYS_RESOURCE)? Tried in a child, which exits at once."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("-1000")
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
 def new_group(nbytes: int) -> MemoryGroup | None:
     """A limited group, or None where the machine gives divlab no writable memory cgroup."""
     if _base() is None:

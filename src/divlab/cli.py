@@ -144,7 +144,9 @@ def _markov_input(text: str | None, source: str | None) -> str:
 # -- generate --------------------------------------------------------------------------------------------
 @command("generate", "write an instruction-tuning dataset directory for a registered task")
 def _generate(parser: argparse.ArgumentParser):
-    parser.add_argument("--task", default="rewrite", help="registered task (default: rewrite)")
+    from divlab.tasks import TASKS
+
+    parser.add_argument("--task", default="rewrite", help=f"{TASKS.describe()} (default: rewrite)")
     parser.add_argument("--preset", help="named preset of the task (see --list-presets)")
     parser.add_argument("--config", help="TOML file whose fields override the preset")
     add_set_flag(parser, "num_train_rules=500")
@@ -172,7 +174,7 @@ def _generate(parser: argparse.ArgumentParser):
             overrides["seed"] = args.seed
         config = task.build_config(args.preset, args.config, overrides)
         manifest = task.generate(config, Path(args.out), overwrite=args.force, progress=not args.quiet)
-        print(summarize_manifest(manifest))
+        print(summarize_manifest(manifest, task.summary_fields))
         print(f"wrote {args.out}")
         return 0
 
@@ -519,6 +521,8 @@ def _diversity(parser: argparse.ArgumentParser):
     parser.add_argument("--coverage-threshold", type=float, default=0.8,
                         help="cosine similarity to the nearest training item that counts as covered (default 0.8)")
     parser.add_argument("--no-map", action="store_true", help="skip the 2-D map")
+    parser.add_argument("--measure", dest="measures", action="append", default=[], metavar="NAME",
+                        help="a further measure for every set (repeatable): " + _measure_names())
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
@@ -527,7 +531,7 @@ def _diversity(parser: argparse.ArgumentParser):
         result = measure_diversity(args.data, args.out, args.against, sample=args.sample, seed=args.seed,
                                    model=args.model, field=args.field, duplicate_threshold=args.duplicate_threshold,
                                    coverage_threshold=args.coverage_threshold, draw=not args.no_map,
-                                   progress=not args.quiet)
+                                   progress=not args.quiet, measures=tuple(args.measures))
         for name, m in result["datasets"].items():
             print(f"{name:32s} n={m['size']:>7,}  distinct={m['distinct_exact']:>7,}  "
                   f"vendi(emb)={m['vendi_embedding']:7.2f}  vendi(ngram)={m['vendi_ngram']:7.2f}  "
@@ -540,6 +544,12 @@ def _diversity(parser: argparse.ArgumentParser):
         return 0
 
     return run
+
+
+def _measure_names() -> str:
+    from divlab.diversity.measures import MEASURES
+
+    return MEASURES.describe()
 
 
 # -- demo ------------------------------------------------------------------------------------------------

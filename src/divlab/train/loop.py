@@ -68,15 +68,16 @@ def set_threads(threads: int) -> int:
     return threads
 
 
-# Tasks whose datasets hold (x, y, z, target) rows over a character alphabet named in their manifest.
-CHARACTER_TASKS = ("rewrite", "algebra", "program")
-
-
 def dataset_identity(dataset_dir: Path) -> dict:
+    from divlab.tasks import find_task, get_task, task_names
+
     manifest = read_manifest(dataset_dir)
-    if manifest.get("task") not in CHARACTER_TASKS:
-        raise RunDirError(f"{dataset_dir}: the trainer reads datasets of the tasks {', '.join(CHARACTER_TASKS)} "
-                          f"(rows x, y, z, target over a character alphabet); this one is task {manifest.get('task')!r}")
+    name = manifest.get("task")
+    task = find_task(name)
+    if task is None or not task.character_rows:  # the task says its rows' format
+        readable = ", ".join(n for n in task_names() if get_task(n).character_rows)
+        raise RunDirError(f"{dataset_dir}: the trainer reads datasets of tasks with character rows ({readable}: "
+                          f"x, y, z, target over a character alphabet); this one is task {name!r}")
     digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
     # A task whose config alphabet is only the inputs' letters names the model's symbols as "vocabulary".
     alphabet = manifest.get("vocabulary") or manifest["config"]["alphabet"]

@@ -25,11 +25,10 @@ from divlab.train.curves import truncate_metrics
 from divlab.finetune.config import FinetuneConfig
 from divlab.machine import available_cores
 from divlab.models.pretrained import ModelError, check_fits_in_memory, load_causal_lm, resolve_model
+from divlab.models.prompts import PLAIN_TEMPLATE, render_prompt, uses_chat  # noqa: F401 - re-exported
 from divlab.rundir import check_identity, read_identity
 from divlab.errors import DivlabError
 
-# Used when the tokenizer has no chat template (base models) or prompt_format = "plain".
-PLAIN_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
 IDENTITY = "finetune.json"  # what the run directory trains: model, dataset, settings
 MEMORY_FACTOR = 2.5  # fp32 weights + activations at batch 4 x 768 + adapter optimizer state, measured loosely
 
@@ -54,20 +53,6 @@ def read_prompt_completion(dataset_dir: str | Path, split: str = "train") -> lis
     if not rows:
         raise FinetuneError(f"{path} holds no examples")
     return rows
-
-
-def uses_chat(tokenizer, prompt_format: str) -> bool:
-    if prompt_format == "chat" and not tokenizer.chat_template:
-        raise FinetuneError("prompt_format = 'chat' but the tokenizer has no chat template")
-    return prompt_format == "chat" or (prompt_format == "auto" and bool(tokenizer.chat_template))
-
-
-def render_prompt(tokenizer, prompt: str, prompt_format: str) -> str:
-    """The exact text a fine-tuned model was trained to continue (what evaluation must feed it)."""
-    if uses_chat(tokenizer, prompt_format):
-        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)
-    return PLAIN_TEMPLATE.format(prompt=prompt)
 
 
 def training_dataset(rows: list[dict], chat: bool):

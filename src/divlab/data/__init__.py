@@ -7,6 +7,7 @@ from divlab.data.directory import (
     DatasetDirError,
     atomic_dataset_dir,
     checksum_of,
+    existing_dataset,
     read_manifest,
     verify_checksums,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "DatasetWriter",
     "atomic_dataset_dir",
     "checksum_of",
+    "existing_dataset",
     "load_split",
     "new_manifest",
     "read_manifest",

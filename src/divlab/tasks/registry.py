@@ -1,5 +1,5 @@
 """Task registry: a task is a typed config class, a generator, its preset files and the facts other packages
-need about its data (row format, what its instruction is, extra test splits, default kind, breakdowns).
+need about its data (row format, what its instruction is, extra test splits, default kind).
 
 Entries name their config class and generator as "module:attribute" strings and are imported only when a
 task is used (as lm-evaluation-harness does), so listing tasks or presets loads no task code. A new task is a
@@ -32,7 +32,6 @@ class TaskSpec:
     instruction: str = "prompt"  # RULE_INSTRUCTION, or the row field that holds an instruction
     extra_splits: Mapping[str, str] = field(default_factory=dict)  # further test split -> result key
     kind: str | None = None  # the experiment kind that trains on it
-    breakdowns: tuple[str, ...] = ("occurrences",)  # integer row fields accuracy is broken down by
     summary_fields: tuple[str, ...] = ()  # config fields that say what its examples look like (`generate`'s summary)
 
     @property

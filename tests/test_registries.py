@@ -59,3 +59,10 @@ def test_an_entry_point_adds_a_name(tmp_path, monkeypatch):
     assert registry.names() == ["letters", "x"]
     assert registry.get("letters")(["ab", "c"]) == 3.0
     sys.modules.pop("my_measures", None)
+
+
+def test_a_suite_takes_a_benchmark_by_reference_and_knows_it_by_name():
+    from divlab.evalsuite import SuiteConfig
+
+    config = SuiteConfig.from_dict({"name": "mine", "benchmarks": ["divlab.evalsuite.benchmarks.gsm8k:BENCHMARK"]})
+    assert config.benchmarks == ("gsm8k",)

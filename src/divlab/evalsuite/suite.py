@@ -28,8 +28,12 @@ class SuiteConfig:
 
     def __post_init__(self):
         from divlab.evalsuite.benchmark import BENCHMARKS
+        from divlab.registry import is_reference
 
-        object.__setattr__(self, "benchmarks", tuple(self.benchmarks))
+        # A benchmark of one's own given as "module:attr" is known by its name from here on (its results
+        # directory, its row in the scores).
+        object.__setattr__(self, "benchmarks", tuple(BENCHMARKS.get(n).name if is_reference(n) else n
+                                                     for n in self.benchmarks))
         for name in list(self.benchmarks) + list(self.data) + list(self.limits) + list(self.subtasks):
             if name not in BENCHMARKS:
                 BENCHMARKS.get(name)  # the registry's one error for an unknown name

@@ -156,10 +156,10 @@ def _compact(metrics: dict) -> dict:
 
 
 def _report(name: str, *axes: str) -> ReportSpec:
-    return ReportSpec(f"divlab.report.rewrite:{name}", f"divlab.report.verdicts:{name}", (INSTRUCTIONS_AXIS, *axes))
+    return ReportSpec(f"divlab.report.rewrite:{name}", f"divlab.report.verdicts:check_{name}", (INSTRUCTIONS_AXIS, *axes))
 
 
-STUDY = ReportSpec("divlab.report.curves:study", "divlab.report.curves:verdict")  # any from-scratch kind's curves
+STUDY = ReportSpec("divlab.report.curves:study", "divlab.report.curves:check_study")  # any from-scratch kind's curves
 
 KIND = from_scratch_kind(
     "rewrite", "rewrite", tag_cells=False,

@@ -62,6 +62,11 @@ def test_the_documented_plugin_generates_trains_and_reports(plugin_dir):
     report = (plugin_dir / "span-run" / "report" / "index.html").read_text()
     assert re.search(r"This run (shows|does NOT show|cannot be judged yet)", report)
     assert "unseen-pair exact match" in report and (plugin_dir / "span-run" / "report" / "span.png").is_file()
+    from divlab.sweep.store import ResultStore
+
+    with ResultStore(plugin_dir / "span-run") as store:
+        results = [row["result"] for row in store.rows("done")]
+    assert all("by_span" in r["unseen"] and "by_occurrences" not in r["unseen"] for r in results)  # its own breakdown
     status = run_cli("status", "span-run", cwd=plugin_dir, env=_env(plugin_dir))
     assert "2 done" in status.stdout
 

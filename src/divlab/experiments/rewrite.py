@@ -18,7 +18,7 @@ SECTIONS = ("dataset", "model", "train", "eval")
 SEED_FIELDS = ("dataset.seed", "train.seed")
 EVAL_DEFAULTS = {"batch_tokens": 16384}
 CURVE_LEVELS = (0.5, 0.9)  # unseen-rule accuracies whose first crossing each cell records
-KEEP_RESULT_KEYS = ("examples", "accuracy", "has_op_accuracy", "no_op_accuracy", "by_occurrences")
+KEEP_RESULT_KEYS = ("examples", "accuracy", "has_op_accuracy", "no_op_accuracy")  # and every by_<field> breakdown
 
 
 def from_scratch_kind(name: str, task: str, reports: dict[str, ReportSpec], description: str = "", *,
@@ -150,7 +150,7 @@ def run_group(task: str, jobs: list, run_dir: str, threads: int) -> dict:
 
 
 def _compact(metrics: dict) -> dict:
-    out = {k: metrics[k] for k in KEEP_RESULT_KEYS}
+    out = {k: v for k, v in metrics.items() if k in KEEP_RESULT_KEYS or k.startswith("by_")}
     out["per_rule"] = {k: metrics["per_rule"][k] for k in ("rules", "mean", "quantiles", "fully_correct_rules")}
     return out
 

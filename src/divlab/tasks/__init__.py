@@ -26,7 +26,7 @@ register_task(TaskSpec(
     name="program", config="divlab.tasks.program.config:ProgramConfig",
     generator="divlab.tasks.program.generator:generate_program",
     description="whole Markov algorithms as instructions: (program, input) -> output once it halts (beyond the paper)",
-    rows=CHARACTER_ROWS, instruction=RULE_INSTRUCTION, kind="program",
+    rows=CHARACTER_ROWS, instruction=RULE_INSTRUCTION, kind="program", breakdowns=("steps",),
     summary_fields=("alphabet", "markers", "rules_per_program", "pattern_len", "replacement_len", "input_len",
                     "max_steps")))
 

@@ -32,6 +32,7 @@ class TaskSpec:
     instruction: str = "prompt"  # RULE_INSTRUCTION, or the row field that holds an instruction
     extra_splits: Mapping[str, str] = field(default_factory=dict)  # further test split -> result key
     kind: str | None = None  # the experiment kind that trains on it
+    breakdowns: tuple[str, ...] = ("occurrences",)  # integer row fields exact match is broken down by
     summary_fields: tuple[str, ...] = ()  # config fields that say what its examples look like (`generate`'s summary)
 
     @property

@@ -75,21 +75,22 @@ class Registry:
         if name in self._loaded:
             return self._loaded[name]
         entry = self._entries.get(name, self.plugins().get(name))
-        if entry is None:
+        by_reference = entry is None
+        if by_reference:
             if not is_reference(name):
                 raise ConfigError(self.field, name, f"unknown {self.what}; known: {', '.join(self.names())}")
             entry = name
         try:
             value = load_attribute(entry) if isinstance(entry, str) else entry
         except (ImportError, AttributeError) as error:
-            if entry is not name:  # a broken shipped or installed entry is a bug: keep the traceback
+            if not by_reference:  # a broken shipped or installed entry is a bug: keep the traceback
                 raise
             raise ConfigError(self.field, name, f"cannot load {self.what} ({error})") from None
         if self._check is not None and not self._check(value):
             raise ConfigError(self.field, name, f"{entry} is not a {self.what}")
         self._loaded[name] = value
         own = getattr(value, "name", None)
-        if entry is name and isinstance(own, str) and own not in self:
+        if by_reference and isinstance(own, str) and own not in self:
             # Named by reference once, known by its own name for the rest of the process (a dataset's manifest
             # records the task's name, which the trainer then looks up).
             self._loaded[own] = value

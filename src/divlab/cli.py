@@ -19,9 +19,11 @@ from divlab.errors import ConfigError, DataError, DivlabError, UsageError
 COMMANDS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {}
 
 
-def command(name: str, help: str):
+def command(name: str, help: str, aliases: Sequence[str] = ()):
+    """Register a command; `aliases` are older names that keep working."""
     def register(setup):
         setup.help = help
+        setup.aliases = tuple(aliases)
         COMMANDS[name] = setup
         return setup
 
@@ -73,16 +75,21 @@ def given_values(args: argparse.Namespace, config_class: type) -> dict:
             if getattr(args, f.name, None) is not None}
 
 
-def sectioned(overrides: dict, sections: Sequence[str], default: str) -> dict[str, dict]:
-    """`--set` values by section: `model.n_layer=2` -> {"model": {"n_layer": 2}}; bare keys go to `default`."""
-    out: dict[str, dict] = {name: {} for name in sections}
+def sectioned(overrides: dict, sections: Sequence[str] | None = None, default: str | None = None) -> dict:
+    """`--set` values by section, the one way commands read them: `model.n_layer=2` -> {"model": {"n_layer": 2}}.
+    A bare key goes to section `default`, or stays at the top level when there is none; with `sections`, any
+    other section is refused."""
+    out: dict = {name: {} for name in sections or ()}
     for key, value in overrides.items():
         section, dot, name = key.partition(".")
+        if not dot and default is None:
+            out[key] = value
+            continue
         if not dot:
             section, name = default, key
-        if section not in out:
+        if sections is not None and section not in sections:
             raise UsageError(f"--set {key}: sections here are {', '.join(sections)}")
-        out[section][name] = value
+        out.setdefault(section, {})[name] = value
     return out
 
 
@@ -144,7 +151,9 @@ def _markov_input(text: str | None, source: str | None) -> str:
 # -- generate --------------------------------------------------------------------------------------------
 @command("generate", "write an instruction-tuning dataset directory for a registered task")
 def _generate(parser: argparse.ArgumentParser):
-    parser.add_argument("--task", default="rewrite", help="registered task (default: rewrite)")
+    from divlab.tasks import TASKS
+
+    parser.add_argument("--task", default="rewrite", help=f"{TASKS.describe()} (default: rewrite)")
     parser.add_argument("--preset", help="named preset of the task (see --list-presets)")
     parser.add_argument("--config", help="TOML file whose fields override the preset")
     add_set_flag(parser, "num_train_rules=500")
@@ -172,7 +181,7 @@ def _generate(parser: argparse.ArgumentParser):
             overrides["seed"] = args.seed
         config = task.build_config(args.preset, args.config, overrides)
         manifest = task.generate(config, Path(args.out), overwrite=args.force, progress=not args.quiet)
-        print(summarize_manifest(manifest))
+        print(summarize_manifest(manifest, task.summary_fields))
         print(f"wrote {args.out}")
         return 0
 
@@ -210,7 +219,8 @@ def _train(parser: argparse.ArgumentParser):
 
 
 # -- eval ------------------------------------------------------------------------------------------------
-@command("eval", "exact-match accuracy of a trained run on unseen-rule (and seen-rule) test data")
+@command("eval-exact", "exact-match accuracy of a model trained from scratch (`divlab train`) on unseen-rule (and "
+                       "seen-rule) test data", aliases=("eval",))
 def _eval(parser: argparse.ArgumentParser):
     parser.add_argument("run", help="run directory (or a model directory)")
     parser.add_argument("dataset", help="dataset directory")
@@ -494,7 +504,8 @@ def _finetune(parser: argparse.ArgumentParser):
 
 
 # -- evaluate (suite) ------------------------------------------------------------------------------------
-@command("evaluate", "score a pretrained or fine-tuned model on a benchmark suite (lm-evaluation-harness + sandbox)")
+@command("eval-suite", "score a pretrained or fine-tuned LLM on a benchmark suite (lm-evaluation-harness + sandbox)",
+         aliases=("evaluate",))
 def _evaluate(parser: argparse.ArgumentParser):
     parser.add_argument("model", nargs="?", help="HF hub id, local directory, .gguf file, LoRA adapter/ directory, "
                                                   "or smollm2-135m-instruct (PyPI)")
@@ -516,13 +527,7 @@ def _evaluate(parser: argparse.ArgumentParser):
             return 0
         if not args.model or not args.out:
             raise UsageError("give the MODEL and --out DIR")
-        overrides = {}
-        for key, value in parse_overrides(args.overrides).items():
-            table, dot, name = key.partition(".")
-            if dot:
-                overrides.setdefault(table, {})[name] = value
-            else:
-                overrides[key] = value
+        overrides = sectioned(parse_overrides(args.overrides))  # `data.gsm8k=FILE` -> the suite's data table
         if args.limit is not None:
             overrides["limit"] = args.limit
         if args.device:
@@ -552,6 +557,8 @@ def _diversity(parser: argparse.ArgumentParser):
     parser.add_argument("--coverage-threshold", type=float, default=0.8,
                         help="cosine similarity to the nearest training item that counts as covered (default 0.8)")
     parser.add_argument("--no-map", action="store_true", help="skip the 2-D map")
+    parser.add_argument("--measure", dest="measures", action="append", default=[], metavar="NAME",
+                        help="a further measure for every set (repeatable): " + _measure_names())
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
@@ -560,7 +567,7 @@ def _diversity(parser: argparse.ArgumentParser):
         result = measure_diversity(args.data, args.out, args.against, sample=args.sample, seed=args.seed,
                                    model=args.model, field=args.field, duplicate_threshold=args.duplicate_threshold,
                                    coverage_threshold=args.coverage_threshold, draw=not args.no_map,
-                                   progress=not args.quiet)
+                                   progress=not args.quiet, measures=tuple(args.measures))
         for name, m in result["datasets"].items():
             print(f"{name:32s} n={m['size']:>7,}  distinct={m['distinct_exact']:>7,}  "
                   f"vendi(emb)={m['vendi_embedding']:7.2f}  vendi(ngram)={m['vendi_ngram']:7.2f}  "
@@ -573,6 +580,12 @@ def _diversity(parser: argparse.ArgumentParser):
         return 0
 
     return run
+
+
+def _measure_names() -> str:
+    from divlab.diversity.measures import MEASURES
+
+    return MEASURES.describe()
 
 
 # -- demo ------------------------------------------------------------------------------------------------
@@ -609,9 +622,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = _chosen_command(argv)
     for name, setup in COMMANDS.items():
-        child = sub.add_parser(name, help=setup.help, description=setup.help)
-        if name == chosen or chosen is None:
-            child.set_defaults(handler=setup(child) if name == chosen else None, flags=_flags_of(child))
+        child = sub.add_parser(name, aliases=setup.aliases, help=setup.help, description=setup.help)
+        if chosen in (name, *setup.aliases) or chosen is None:
+            child.set_defaults(handler=setup(child) if chosen is not None else None, flags=_flags_of(child))
     return parser
 
 

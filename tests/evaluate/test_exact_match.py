@@ -10,10 +10,11 @@ from divlab.train.batching import TokenizedSplit, tokenize_split
 from divlab.train.loop import load_trained
 
 
-def _split(has_op, occurrences, rule_ids) -> TokenizedSplit:
+def _split(has_op, occurrences, rule_ids, **more) -> TokenizedSplit:
     n = len(has_op)
     return TokenizedSplit(ids=np.zeros(n, dtype=np.int16), offsets=np.arange(n + 1), answer_starts=np.zeros(n, dtype=int),
-                          has_op=np.array(has_op), occurrences=np.array(occurrences), rule_ids=np.array(rule_ids))
+                          has_op=np.array(has_op), rule_ids=np.array(rule_ids),
+                          breakdowns={"occurrences": np.array(occurrences), **{k: np.array(v) for k, v in more.items()}})
 
 
 def test_breakdown_known_answers():
@@ -24,6 +25,9 @@ def test_breakdown_known_answers():
     assert result["accuracy"] == pytest.approx(4 / 6)
     assert result["has_op_accuracy"] == pytest.approx(2 / 3) and result["no_op_accuracy"] == pytest.approx(2 / 3)
     assert result["by_occurrences"] == {"0": pytest.approx(2 / 3), "1": 1.0, "2": 0.0}
+    # Every field the task names gets its own breakdown (program: steps).
+    steps = breakdown(_split([True] * 6, [1] * 6, [7] * 6, steps=[1, 1, 2, 2, 3, 3]), correct)
+    assert steps["by_steps"] == {"1": 0.5, "2": 1.0, "3": 0.5}
     # Per rule: rule 7 gets 2 of 3, rule 8 both, rule 9 none.
     assert result["per_rule"]["rules"] == 3 and result["per_rule"]["fully_correct_rules"] == 1
     assert result["per_rule"]["mean"] == pytest.approx((2 / 3 + 1 + 0) / 3)

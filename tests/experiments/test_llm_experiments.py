@@ -7,7 +7,7 @@ import pytest
 
 from divlab.experiments.spec import load_experiment
 from divlab.sweep.store import ResultStore
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
 from tests.conftest import SHARED_DATA, run_cli
 
 

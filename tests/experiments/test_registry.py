@@ -10,7 +10,7 @@ import pytest
 
 from divlab.experiments import experiment_names, get_kind, kind_names, load_experiment
 from divlab.experiments.spec import preset_names
-from divlab.tasks.registry import load_attribute
+from divlab.registry import load_attribute
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "divlab"
 

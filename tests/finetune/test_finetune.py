@@ -10,7 +10,7 @@ from divlab.finetune import FinetuneConfig, FinetuneError, finetune
 from divlab.finetune.trainer import build_trainer, render_prompt, training_dataset
 from divlab.mix import build_mixture, load_recipe
 from divlab.models import pretrained
-from divlab.tasks.registry import ConfigError
+from divlab.errors import ConfigError
 from tests.conftest import SHARED_DATA, make_tiny_lm, run_cli
 
 # A task a 1-layer model learns in a few dozen steps: answer a fixed word for each of four prompts.

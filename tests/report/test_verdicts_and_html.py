@@ -5,7 +5,7 @@ import json
 from divlab.experiments import load_experiment
 from divlab.report import write_report
 from divlab.report.llm import check_code_mix, check_e6
-from divlab.report.verdicts import e2, e3, e4
+from divlab.report.verdicts import check_e2, check_e3, check_e4
 from divlab.sweep.store import ResultStore
 
 I = "dataset.num_train_rules"
@@ -19,30 +19,30 @@ def _row(point, unseen=0.0, has_op=None, no_op=None, seen=None):
 def test_e2_has_op_rises_and_ignores_the_noop_share():
     rows = [_row({I: i, "dataset.noop_fraction": f}, has_op=a) for i, f, a in
             [(10, 0.0, 0.05), (10, 0.5, 0.1), (1000, 0.0, 0.9), (1000, 0.5, 0.85)]]
-    assert e2(rows).status == "shown"
+    assert check_e2(rows).status == "shown"
     rows[3]["result"]["unseen"]["has_op_accuracy"] = 0.6  # the share moves it by 0.3
-    assert e2(rows).status == "not shown" and "moves it by 0.30" in e2(rows).reason
-    assert e2(rows[:2]).status == "not enough data"
+    assert check_e2(rows).status == "not shown" and "moves it by 0.30" in check_e2(rows).reason
+    assert check_e2(rows[:2]).status == "not enough data"
 
 
 def test_e3_skew_hurts_few_instructions_only():
     rows = [_row({I: i, "shape": s}, a) for i, s, a in
             [(100, "uniform", 0.6), (100, "α=0.1", 0.1), (2000, "uniform", 0.9), (2000, "α=0.1", 0.85)]]
-    assert e3(rows).status == "shown"
+    assert check_e3(rows).status == "shown"
     rows[3]["result"]["unseen"]["accuracy"] = 0.4
-    assert e3(rows).status == "not shown"
-    assert e3([r for r in rows if r["point"]["shape"] == "uniform"]).status == "not enough data"
+    assert check_e3(rows).status == "not shown"
+    assert check_e3([r for r in rows if r["point"]["shape"] == "uniform"]).status == "not enough data"
 
 
 def test_e4_only_the_mixture_generalizes():
     rows = [_row({I: 500, "constraint": c}, a) for c, a in [("repeat k 2-4", 0.1), ("mirror", 0.2), ("all three", 0.7)]]
-    assert e4(rows).status == "shown"
+    assert check_e4(rows).status == "shown"
     rows[2]["result"]["unseen"]["accuracy"] = 0.25
-    assert e4(rows).status == "not shown"
-    assert e4(rows[:2]).status == "not enough data" and e4([]).status == "not enough data"
+    assert check_e4(rows).status == "not shown"
+    assert check_e4(rows[:2]).status == "not enough data" and check_e4([]).status == "not enough data"
     # A control trained on free rules is neither a single family nor the mixture: it says the test is learnable.
     control = rows + [_row({I: 500, "constraint": "free (control)"}, 0.9)]
-    verdict = e4(control)
+    verdict = check_e4(control)
     assert verdict.status == "not shown" and "reaches 0.90" in verdict.reason
 
 

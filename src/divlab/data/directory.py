@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 from divlab.atomic import replace_dir
 from divlab.errors import DataError
 from divlab.rundir import check_identity
@@ -108,19 +108,6 @@ def ensure_replaceable(out_dir: Path) -> None:
                               f"remove it yourself or choose another --out")
 
 
-def write_dataset(out_dir: Path, overwrite: bool, config: dict, write: Callable[[Path], dict]) -> dict:
-    """Run `write(directory)` in a fresh atomic directory (it writes its files, the manifest last, and returns
-    the manifest), then move it to OUT_DIR. When another process completed the very same dataset there
-    meanwhile (a sweep's workers share datasets), that one stands and its manifest is returned."""
-    try:
-        with atomic_dataset_dir(out_dir, overwrite=overwrite) as directory:
-            return write(directory)
-    except DatasetDirError:
-        if not overwrite and out_dir.exists() and read_manifest(out_dir).get("config") == config:
-            return read_manifest(out_dir)
-        raise
-
-
 def read_manifest(directory: str | Path) -> dict:
     """The manifest of a complete dataset directory, or a DatasetDirError naming what is wrong."""
     directory = Path(directory)
@@ -146,11 +133,23 @@ def read_manifest(directory: str | Path) -> dict:
     return manifest
 
 
+def checksum_of(entry) -> str:
+    """The sha256 of a manifest's file entry: {"sha256": ..., "bytes": ...}; E6 datasets and mixtures written
+    before divlab.data.writer held the bare hash."""
+    return entry if isinstance(entry, str) else entry["sha256"]
+
+
 def verify_checksums(directory: str | Path) -> dict[str, bool]:
-    """File name -> whether its sha256 matches the manifest."""
+    """File name -> whether its sha256 matches the manifest, for a task dataset or a mixture directory."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    return {name: sha256_file(directory / name) == entry["sha256"] for name, entry in manifest["files"].items()}
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    if not str(manifest.get("format", "")).startswith("divlab-") or manifest.get("format") == DATASET_FORMAT:
+        manifest = read_manifest(directory)  # a task dataset, checked in full (or the error naming what is wrong)
+    return {name: (directory / name).is_file() and sha256_file(directory / name) == checksum_of(entry)
+            for name, entry in manifest.get("files", {}).items()}
 
 
 def existing_dataset(out_dir: Path, task: str, config: dict, overwrite: bool) -> dict | None:

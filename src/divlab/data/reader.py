@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from divlab.data.directory import DatasetDirError, read_manifest, sha256_file
+from divlab.data.directory import DatasetDirError, checksum_of, read_manifest, sha256_file
 
 
 def split_file(directory: str | Path, split: str) -> tuple[Path, str]:
@@ -74,7 +74,7 @@ def verify_file(directory: Path, path: Path) -> None:
         entry = json.loads((directory / "manifest.json").read_text(encoding="utf-8")).get("files", {}).get(path.name)
     except (OSError, ValueError, AttributeError):
         entry = None
-    expected = entry.get("sha256") if isinstance(entry, dict) else entry  # datasets: {"sha256": ...}; mixtures: the hash
+    expected = None if entry is None else checksum_of(entry)
     if expected is not None and sha256_file(path) != expected:
         raise DatasetDirError(f"{path} does not match the checksum in its manifest: it changed after generation; "
                               f"regenerate the dataset (divlab generate ... --force)")

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-# The config fields that say what a task's examples look like, in the order people read them.
-SHAPE_FIELDS = {
-    "rewrite": ("alphabet", "x_len", "y_len", "z_len"),
-    "encrypted": ("alphabet", "x_len", "y_len", "z_len"),
-    "algebra": ("rule_source", "notation", "depth", "pattern_depth", "test_pattern_depth"),
-    "program": ("alphabet", "markers", "rules_per_program", "pattern_len", "replacement_len", "input_len", "max_steps"),
-}
-
-
-def summarize_manifest(manifest: dict) -> str:
+def summarize_manifest(manifest: dict, shape_fields: tuple[str, ...] = ()) -> str:
+    """`shape_fields`: the config fields that say what the task's examples look like (its TaskSpec's
+    `summary_fields`), in the order people read them."""
     config = manifest["config"]
-    shape = [f"{name} {config[name]!r}" for name in SHAPE_FIELDS.get(manifest["task"], ()) if config.get(name) is not None]
+    shape = [f"{name} {config[name]!r}" for name in shape_fields if config.get(name) is not None]
     lines = [f"task {manifest['task']}  seed {manifest['seed']}  divlab {manifest['divlab_version']}"]
     if shape:
         lines.append("  ".join(shape))

@@ -75,19 +75,19 @@ def _from_records(name: str, path, records: list, field: str | None) -> Instruct
     return InstructionSet(name, str(path), "instructions", tuple(texts), skipped=len(records) - len(texts))
 
 
-RULE_TASKS = ("rewrite", "algebra", "program")  # datasets whose instructions are the rules in rules_train.jsonl (x -> y)
-
-
 def _from_dataset_dir(name: str, directory: Path, field: str | None) -> InstructionSet:
     from divlab.data.records import read_records
+    from divlab.tasks import RULE_INSTRUCTION, find_task
 
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("task") in RULE_TASKS:  # an instruction is a rule
+    task = find_task(manifest.get("task"))  # a mixture names no task: its instructions are prompts
+    instruction = task.instruction if task is not None else "prompt"
+    if instruction == RULE_INSTRUCTION:  # the task says an instruction is a rule
         rules = read_records(directory / "rules_train.jsonl")
         if not rules:
             raise DataError(f"{directory}: the dataset has no training rules")
         return InstructionSet(name, str(directory), "rules", tuple(f"{r['x']} -> {r['y']}" for r in rules))
-    return _from_records(name, directory / "train.jsonl", read_records(directory / "train.jsonl"), field or "prompt")
+    return _from_records(name, directory / "train.jsonl", read_records(directory / "train.jsonl"), field or instruction)
 
 
 def load_instruction_set(spec: str, field: str | None = None) -> InstructionSet:

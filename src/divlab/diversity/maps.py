@@ -8,7 +8,7 @@ import html
 import numpy as np
 
 from divlab.atomic import atomic_write_text
-from divlab.report.common import plt, save_figure
+from divlab.plotting import plt, save_figure
 
 
 def project(vectors: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:

@@ -14,6 +14,7 @@ from divlab.atomic import atomic_write_json, atomic_write_text
 import divlab.diversity.metrics as metrics
 from divlab.diversity.embed import DEFAULT_MODEL, Embedder
 from divlab.diversity.inputs import InstructionSet, load_instruction_set
+from divlab.diversity.measures import LEXICAL, MEASURES, measure
 from divlab.errors import ConfigError
 from divlab.seeding import stream
 
@@ -29,7 +30,7 @@ def subsample(items: InstructionSet, n: int, seed: int) -> list[str]:
 
 
 def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_compare: int, threshold: float,
-             seed: int) -> dict:
+             seed: int, extra: tuple[str, ...] = ()) -> dict:
     analyzer = ("char", (1, 3)) if items.kind == "rules" else ("word", (1, 2))
     # The Vendi Scores of all sets are compared at one n: a seeded random n of each sample (not its first n:
     # files are often ordered, and nested rule sets share their first rules).
@@ -38,8 +39,7 @@ def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_com
         "kind": items.kind, "source": items.source, "size": len(items.texts), "records_skipped": items.skipped,
         "distinct_exact": len(set(items.texts)), "sample": len(texts),
         "near_duplicate_clusters": metrics.near_duplicate_clusters(vectors, threshold),
-        **{f"distinct_{n}": metrics.distinct_n(texts, n) for n in (1, 2, 3)},
-        "compression_ratio": metrics.compression_ratio(texts),
+        **{name: measure(name, texts) for name in (*LEXICAL, *extra)},
         "vendi_embedding": metrics.vendi_score(vectors[compared]),
         "vendi_ngram": metrics.ngram_vendi([texts[i] for i in compared], analyzer[1], analyzer[0]),
         "vendi_ngram_features": f"{analyzer[0]} {analyzer[1][0]}-{analyzer[1][1]}-grams",
@@ -49,9 +49,13 @@ def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_com
 
 def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, sample: int = 1000, seed: int = 0,
                       model: str = DEFAULT_MODEL, field: str | None = None, duplicate_threshold: float = 0.9,
-                      coverage_threshold: float = 0.8, draw: bool = True, progress: bool = True) -> dict:
+                      coverage_threshold: float = 0.8, draw: bool = True, progress: bool = True,
+                      measures: tuple[str, ...] = ()) -> dict:
     """Measure every dataset (and every `against` benchmark), the coverage of each benchmark by each
-    dataset, and draw the map. Returns what DIR/diversity.json holds."""
+    dataset, and draw the map. `measures`: further registered measures (names or "module:function").
+    Returns what DIR/diversity.json holds."""
+    for name in measures:
+        MEASURES.get(name)  # an unknown measure fails before anything is embedded
     if not datasets:
         raise ConfigError("datasets", datasets, "name at least one dataset")
     if sample < 2:
@@ -80,7 +84,8 @@ def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, 
         "note": (f"Vendi Scores are computed on a seeded random {n_compare} of every set's sample (the smallest "
                  f"sample), since the score grows with n; similarity, clusters and lexical measures use each "
                  f"set's own sample (up to {sample}). Similarity is cosine, higher = closer."),
-        "datasets": {s.name: _measure(s, texts[s.name], vectors[s.name], n_compare, duplicate_threshold, seed)
+        "datasets": {s.name: _measure(s, texts[s.name], vectors[s.name], n_compare, duplicate_threshold, seed,
+                                      tuple(measures))
                      for s in sets + tests},
         "coverage": {t.name: {s.name: metrics.coverage(vectors[s.name], vectors[t.name], coverage_threshold)
                               for s in sets} for t in tests},

@@ -28,11 +28,15 @@ class SuiteConfig:
 
     def __post_init__(self):
         from divlab.evalsuite.benchmark import BENCHMARKS
+        from divlab.registry import is_reference
 
-        object.__setattr__(self, "benchmarks", tuple(self.benchmarks))
+        # A benchmark of one's own given as "module:attr" is known by its name from here on (its results
+        # directory, its row in the scores).
+        object.__setattr__(self, "benchmarks", tuple(BENCHMARKS.get(n).name if is_reference(n) else n
+                                                     for n in self.benchmarks))
         for name in list(self.benchmarks) + list(self.data) + list(self.limits) + list(self.subtasks):
             if name not in BENCHMARKS:
-                raise ConfigError("benchmarks", name, f"unknown benchmark; known: {', '.join(BENCHMARKS)}")
+                BENCHMARKS.get(name)  # the registry's one error for an unknown name
         if len(set(self.benchmarks)) != len(self.benchmarks):
             raise ConfigError("benchmarks", list(self.benchmarks), "names a benchmark twice")
         for name in ("limit", "max_gen_toks"):

@@ -16,7 +16,7 @@ def evaluate_generation(model_dir: str | Path, dataset_dir: str | Path, split: s
                         limit: int = 0, batch_size: int = 16, device: str = "cpu", progress: bool = False) -> dict:
     import torch
 
-    from divlab.finetune.trainer import render_prompt
+    from divlab.models.prompts import render_prompt
     from divlab.models.pretrained import load_causal_lm
 
     from divlab.data.reader import iter_jsonl, verify_file

@@ -1,4 +1,5 @@
-"""Accuracy breakdowns: overall, has-op / no-op, by occurrence count, and per-rule accuracy spread."""
+"""Accuracy breakdowns: overall, has-op / no-op, by each field the task names (occurrence count, program
+steps), and per-rule accuracy spread."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def breakdown(split: TokenizedSplit, correct: np.ndarray) -> dict:
         "accuracy": float(correct.mean()) if len(correct) else None,
         "has_op_accuracy": _rate(split.has_op, correct),
         "no_op_accuracy": _rate(~split.has_op, correct),
-        "by_occurrences": {str(int(k)): _rate(split.occurrences == k, correct) for k in np.unique(split.occurrences)},
+        **{f"by_{name}": {str(int(k)): _rate(values == k, correct) for k in np.unique(values)}
+           for name, values in split.breakdowns.items()},
         "per_rule": {
             "rules": len(per_rule),
             "mean": float(rule_values.mean()) if len(rule_values) else None,

@@ -17,8 +17,9 @@ def format_metrics(results: dict) -> str:
             f"{names.get(split, split):>22}: exact match {_pct(r['accuracy'])}  has-op {_pct(r['has_op_accuracy'])}  "
             f"no-op {_pct(r['no_op_accuracy'])}  ({r['examples']:,} examples, {r['per_rule']['rules']:,} rules)"
         )
-        by_occ = "  ".join(f"{k}:{_pct(v).strip()}" for k, v in r["by_occurrences"].items())
-        lines.append(f"{'by occurrences':>22}: {by_occ}")
+        for key in (k for k in r if k.startswith("by_")):
+            shown = "  ".join(f"{k}:{_pct(v).strip()}" for k, v in r[key].items())
+            lines.append(f"{key.replace('_', ' '):>22}: {shown}")
         q = r["per_rule"]["quantiles"]
         if q:
             lines.append(

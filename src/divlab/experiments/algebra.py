@@ -8,23 +8,15 @@ Preset sections: `dataset` (task `algebra` fields), `model`, `train`, `eval`, as
 
 from __future__ import annotations
 
-from divlab.experiments import rewrite
-from divlab.experiments.base import INSTRUCTIONS_AXIS, ExperimentKind, ReportSpec
+from divlab.experiments.base import INSTRUCTIONS_AXIS, ReportSpec
+from divlab.experiments.rewrite import STUDY, from_scratch_kind
 
-
-def resolve(config: dict) -> dict:
-    from divlab.tasks.algebra import AlgebraConfig
-
-    return {"kind": "algebra", **rewrite.resolve_sections(config, AlgebraConfig)}
-
-
-KIND = ExperimentKind(
-    name="algebra", sections=rewrite.SECTIONS, seed_fields=rewrite.KIND.seed_fields, resolve=resolve,
-    run=rewrite.run, group_key=rewrite.group_key, run_group=rewrite.run_group,
+KIND = from_scratch_kind(
+    "algebra", "algebra",
     reports={"e7": ReportSpec("divlab.report.algebra:generalist", "divlab.report.algebra:check_generalist",
                               (INSTRUCTIONS_AXIS,)),
              "e7-specialist": ReportSpec("divlab.report.algebra:specialist", "divlab.report.algebra:check_specialist",
                                          ()),  # reads diver_rules from each cell's config
-             "study": rewrite.KIND.reports["study"]},
+             "study": STUDY},
     description="a GPT-2 trained from scratch on algebraic identities applied to expression trees (paper E7)",
 )

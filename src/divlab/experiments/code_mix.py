@@ -26,28 +26,18 @@ CODEEVAL_DEFAULTS = {
 }
 
 
+DERIVED = ("final_counts", "general_share")  # what resolve adds to the mix section
+
+
 def resolve_code_mix(config: dict) -> dict:
     from divlab.codeeval.benchmarks import LOADERS
-    from divlab.finetune import FinetuneConfig
-    from divlab.mix import RecipeError, load_recipe
+    from divlab.experiments.mixture_chain import resolve_chain
 
-    mix = dict(config.get("mix", {}))
-    if "recipe" not in mix:
-        raise ConfigError("mix.recipe", None, "name the recipe (file or shipped name) the mixture is built from")
-    recipe_name = mix.pop("recipe")
-    mix.pop("final_counts", None), mix.pop("general_share", None)
-    try:
-        recipe = load_recipe(recipe_name, mix)
-    except RecipeError as error:
-        raise ConfigError("mix", recipe_name, str(error)) from None
+    recipe_name, mix, recipe, model, finetune = resolve_chain(config, DERIVED)
     counts = recipe.final_counts()
     total = sum(counts.values())
     base = recipe.base if recipe.mode == "replace" else None
     share = (total - counts.get(base, 0)) / total if base and total else None
-    model = dict(config.get("model", {}))
-    if not isinstance(model.get("name"), str):
-        raise ConfigError("model.name", model.get("name"), "give the pretrained model (hub id, directory, alias)")
-    finetune = FinetuneConfig.from_dict(config.get("finetune", {})).to_dict()
     codeeval = check_known("codeeval", config.get("codeeval", {}), CODEEVAL_DEFAULTS)
     for name in codeeval["benchmarks"]:
         if name not in LOADERS:
@@ -66,7 +56,7 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     from divlab.experiments.mixture_chain import mixture_and_adapter
 
     started = time.perf_counter()
-    mixture, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=("final_counts", "general_share"))
+    mixture, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=DERIVED)
     cell = cell_dir(run_dir, cell_id)
     spec = config["codeeval"]
     style = spec["prompt_style"]

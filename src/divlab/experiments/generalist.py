@@ -11,32 +11,20 @@ from __future__ import annotations
 
 import time
 
-from divlab.errors import ConfigError
 from divlab.experiments.base import ExperimentKind, ReportSpec, cell_dir
 
 SECTIONS = ("mix", "model", "finetune", "suite")
 
 
+DERIVED = ("final_counts", "base", "total")  # what resolve adds to the mix section
+
+
 def resolve_generalist(config: dict) -> dict:
     from divlab.evalsuite import load_suite
-    from divlab.finetune import FinetuneConfig
-    from divlab.mix import RecipeError, load_recipe
+    from divlab.experiments.mixture_chain import resolve_chain
 
-    mix = dict(config.get("mix", {}))
-    if "recipe" not in mix:
-        raise ConfigError("mix.recipe", None, "name the recipe (file or shipped name) the mixture is built from")
-    recipe_name = mix.pop("recipe")
-    for derived in ("final_counts", "base", "total"):
-        mix.pop(derived, None)
-    try:
-        recipe = load_recipe(recipe_name, mix)
-    except RecipeError as error:
-        raise ConfigError("mix", recipe_name, str(error)) from None
+    recipe_name, mix, recipe, model, finetune = resolve_chain(config, DERIVED)
     counts = recipe.final_counts()
-    model = dict(config.get("model", {}))
-    if not isinstance(model.get("name"), str):
-        raise ConfigError("model.name", model.get("name"), "give the pretrained model (hub id, directory, alias)")
-    finetune = FinetuneConfig.from_dict(config.get("finetune", {})).to_dict()
     suite_values = dict(config.get("suite", {}))
     suite = load_suite(suite_values.pop("name", "generalist"), suite_values).to_dict()
     return {"kind": "generalist", "mix": {"recipe": recipe_name, **mix, "final_counts": counts, "base": recipe.base,
@@ -50,7 +38,7 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     from divlab.experiments.mixture_chain import mixture_and_adapter
 
     started = time.perf_counter()
-    _, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=("final_counts", "base", "total"))
+    _, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=DERIVED)
     suite_dir = cell_dir(run_dir, cell_id) / "suite"
     scores = evaluate_suite(tuned["adapter"], SuiteConfig.from_dict(config["suite"]), suite_dir)
     return {

@@ -7,22 +7,14 @@ Preset sections: `dataset` (task `program` fields), `model`, `train`, `eval`, as
 
 from __future__ import annotations
 
-from divlab.experiments import rewrite
-from divlab.experiments.base import ExperimentKind, ReportSpec
+from divlab.experiments.base import ReportSpec
+from divlab.experiments.rewrite import STUDY, from_scratch_kind
 
 PROGRAMS_AXIS = "dataset.num_train_programs"
 
-
-def resolve(config: dict) -> dict:
-    from divlab.tasks.program import ProgramConfig
-
-    return {"kind": "program", **rewrite.resolve_sections(config, ProgramConfig)}
-
-
-KIND = ExperimentKind(
-    name="program", sections=rewrite.SECTIONS, seed_fields=rewrite.KIND.seed_fields, resolve=resolve,
-    run=rewrite.run, group_key=rewrite.group_key, run_group=rewrite.run_group,
+KIND = from_scratch_kind(
+    "program", "program",
     reports={"e8": ReportSpec("divlab.report.program:e8", "divlab.report.program:check_e8", (PROGRAMS_AXIS,)),
-             "study": rewrite.KIND.reports["study"]},
+             "study": STUDY},
     description="a GPT-2 trained from scratch on whole Markov algorithms run to a halt (beyond the paper, E8)",
 )

@@ -9,24 +9,32 @@ Preset sections: `dataset` (task `rewrite` fields), `model` (ModelConfig fields,
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 from divlab.experiments.base import INSTRUCTIONS_AXIS, ExperimentKind, ReportSpec, cell_dir, check_known, shared_dir
 
 SECTIONS = ("dataset", "model", "train", "eval")
+SEED_FIELDS = ("dataset.seed", "train.seed")
 EVAL_DEFAULTS = {"batch_tokens": 16384}
 CURVE_LEVELS = (0.5, 0.9)  # unseen-rule accuracies whose first crossing each cell records
-# Further test splits a task may write, and the result key each is stored under (algebra: seen rules at
-# unseen pattern depths).
-EXTRA_SPLITS = {"test_depth": "depth"}
-KEEP_RESULT_KEYS = ("examples", "accuracy", "has_op_accuracy", "no_op_accuracy", "by_occurrences")
+KEEP_RESULT_KEYS = ("examples", "accuracy", "has_op_accuracy", "no_op_accuracy")  # and every by_<field> breakdown
 
 
-def resolve(config: dict) -> dict:
-    """Validate every section through its typed config and return the complete, canonical values."""
-    from divlab.tasks.rewrite.config import RewriteConfig
+def from_scratch_kind(name: str, task: str, reports: dict[str, ReportSpec], description: str = "", *,
+                      tag_cells: bool = True) -> ExperimentKind:
+    """The kind that trains a small GPT-2 from scratch on `task` (a task with character rows, by name or
+    "module:attr") and scores it on unseen and seen rules, plus the task's extra splits. Cells carry
+    `kind = name` (`tag_cells`; rewrite cells carry none: their ids predate kinds)."""
+    def resolve(config: dict) -> dict:
+        from divlab.tasks import get_task
 
-    return resolve_sections(config, RewriteConfig)
+        sections = resolve_sections(config, get_task(task).config_class)
+        return {"kind": name, **sections} if tag_cells else sections
+
+    return ExperimentKind(name=name, sections=SECTIONS, seed_fields=SEED_FIELDS, resolve=resolve,
+                          run=partial(run, task), run_group=partial(run_group, task), group_key=group_key,
+                          reports=reports, description=description)
 
 
 def resolve_sections(config: dict, dataset_class: type) -> dict:
@@ -48,37 +56,37 @@ def dataset_dir(run_dir, config: dict):
     return shared_dir(run_dir, "datasets", {"dataset": config["dataset"]})
 
 
-def _prepare(cell_id: str, config: dict, run_dir: str, threads: int):
-    """Generate (or reuse) the cell's dataset; (dataset dir, cell dir, training config). From-scratch kinds
-    are named after the task whose data they train on (rewrite cells carry no kind: their ids predate kinds)."""
+def _prepare(task_name: str, cell_id: str, config: dict, run_dir: str, threads: int):
+    """Generate (or reuse) the cell's dataset; (dataset dir, cell dir, training config)."""
     from divlab.models.gpt import ModelConfig
     from divlab.tasks import get_task
     from divlab.train import TrainConfig
 
     dataset, trained = dataset_dir(run_dir, config), cell_dir(run_dir, cell_id)
     dataset.parent.mkdir(parents=True, exist_ok=True)
-    task = get_task(config.get("kind", "rewrite"))
+    task = get_task(task_name)
     task.generate(task.config_class.from_dict(config["dataset"]), dataset, progress=False)
     train_config = TrainConfig.from_dict({**config["train"], "model": ModelConfig(**config["model"]), "threads": threads})
     return dataset, trained, train_config
 
 
-def _result(config: dict, dataset, trained, summary: dict, started: float, threads: int) -> dict:
-    """Score the trained cell on unseen and seen rules; the cell's result row."""
+def _result(task_name: str, config: dict, dataset, trained, summary: dict, started: float, threads: int) -> dict:
+    """Score the trained cell on unseen and seen rules (and the task's extra splits); the cell's result row."""
+    from divlab.data.directory import read_manifest
     from divlab.diversity.summary import training_set_diversity
     from divlab.evaluate import evaluate_run
+    from divlab.tasks import get_task
     from divlab.train.curves import examples_to, learning_curve
 
-    from divlab.data.directory import read_manifest
-
-    extra = [name for name in EXTRA_SPLITS if name in read_manifest(dataset)["splits"]]
+    extra_splits = get_task(task_name).extra_splits
+    extra = [name for name in extra_splits if name in read_manifest(dataset)["splits"]]
     metrics = evaluate_run(trained, dataset, splits=("test", "test_seen", *extra),
                            batch_tokens=config["eval"]["batch_tokens"], progress=False)
     curve = [[row["examples_seen"], row["unseen_accuracy"], row["seen_accuracy"]] for row in learning_curve(trained)]
     return {
         "unseen": _compact(metrics["test"]),
         "seen": _compact(metrics["test_seen"]),
-        **{EXTRA_SPLITS[name]: _compact(metrics[name]) for name in extra},
+        **{extra_splits[name]: _compact(metrics[name]) for name in extra},
         "train": {k: summary.get(k) for k in ("steps", "epochs", "examples_seen", "tokens_seen", "final_loss",
                                               "elapsed_s", "tokens_per_s", "group_size")},
         "diversity": training_set_diversity(dataset),
@@ -89,7 +97,7 @@ def _result(config: dict, dataset, trained, summary: dict, started: float, threa
     }
 
 
-def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
+def run(task: str, cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     """Generate (or reuse) the dataset, train from scratch (resuming), evaluate."""
     import torch
 
@@ -97,9 +105,9 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     started = time.perf_counter()
-    dataset, trained, train_config = _prepare(cell_id, config, run_dir, threads)
+    dataset, trained, train_config = _prepare(task, cell_id, config, run_dir, threads)
     summary = train(dataset, trained, train_config, progress=False)
-    return _result(config, dataset, trained, summary, started, threads)
+    return _result(task, config, dataset, trained, summary, started, threads)
 
 
 def group_key(config: dict) -> dict:
@@ -108,7 +116,7 @@ def group_key(config: dict) -> dict:
             "eval": config["eval"]}
 
 
-def run_group(jobs: list, run_dir: str, threads: int) -> dict:
+def run_group(task: str, jobs: list, run_dir: str, threads: int) -> dict:
     """Several cells trained as one batched model (divlab.train.train_group); {cell_id: outcome}. A cell whose
     dataset cannot be made, or whose loss stops being finite, fails alone."""
     import traceback
@@ -123,7 +131,7 @@ def run_group(jobs: list, run_dir: str, threads: int) -> dict:
     outcomes, members = {}, []
     for cell_id, config in jobs:
         try:
-            members.append((cell_id, config, *_prepare(cell_id, config, run_dir, threads)))
+            members.append((cell_id, config, *_prepare(task, cell_id, config, run_dir, threads)))
         except Exception:  # noqa: BLE001 - this cell fails, the group goes on without it
             outcomes[cell_id] = {"ok": False, "error": traceback.format_exc()}
     if members:
@@ -135,27 +143,28 @@ def run_group(jobs: list, run_dir: str, threads: int) -> dict:
                 outcomes[cell_id] = {"ok": False, "error": outcome["error"]}
                 continue
             try:
-                outcomes[cell_id] = {"ok": True, "result": _result(config, dataset, cell, outcome["summary"], started, threads)}
+                outcomes[cell_id] = {"ok": True, "result": _result(task, config, dataset, cell, outcome["summary"], started, threads)}
             except Exception:  # noqa: BLE001
                 outcomes[cell_id] = {"ok": False, "error": traceback.format_exc()}
     return outcomes
 
 
 def _compact(metrics: dict) -> dict:
-    out = {k: metrics[k] for k in KEEP_RESULT_KEYS}
+    out = {k: v for k, v in metrics.items() if k in KEEP_RESULT_KEYS or k.startswith("by_")}
     out["per_rule"] = {k: metrics["per_rule"][k] for k in ("rules", "mean", "quantiles", "fully_correct_rules")}
     return out
 
 
 def _report(name: str, *axes: str) -> ReportSpec:
-    return ReportSpec(f"divlab.report.rewrite:{name}", f"divlab.report.verdicts:{name}", (INSTRUCTIONS_AXIS, *axes))
+    return ReportSpec(f"divlab.report.rewrite:{name}", f"divlab.report.verdicts:check_{name}", (INSTRUCTIONS_AXIS, *axes))
 
 
-KIND = ExperimentKind(
-    name="rewrite", sections=SECTIONS, seed_fields=("dataset.seed", "train.seed"), resolve=resolve, run=run,
+STUDY = ReportSpec("divlab.report.curves:study", "divlab.report.curves:check_study")  # any from-scratch kind's curves
+
+KIND = from_scratch_kind(
+    "rewrite", "rewrite", tag_cells=False,
     reports={"e1": _report("e1"), "e2": _report("e2", "dataset.noop_fraction"), "e3": _report("e3", "shape"),
-             "e4": _report("e4", "constraint"), "e5": _report("e5", "occurrences"),
-             "study": ReportSpec("divlab.report.curves:study", "divlab.report.curves:verdict")},
-    group_key=group_key, run_group=run_group,
+             "e4": _report("e4", "constraint"), "e5": _report("e5", "occurrences"), "study": STUDY},
     description="a GPT-2 trained from scratch on single-rule rewriting, scored on unseen rules (paper E1-E5)",
 )
+resolve = KIND.resolve

@@ -19,7 +19,8 @@ from typing import Any, Mapping
 
 from divlab.errors import ConfigError
 from divlab.experiments.base import Cell, ExperimentKind, config_hash
-from divlab.experiments.registry import get_kind
+from divlab.experiments.registry import DEFAULT_KIND, get_kind
+from divlab.registry import is_reference
 from divlab.preset_files import find_preset, preset_folder, preset_names as _preset_names
 
 __all__ = ["Cell", "ExperimentSpec", "config_hash", "experiment_names", "load_experiment", "preset_names"]
@@ -78,7 +79,7 @@ class ExperimentSpec:
     axes: dict[str, list[tuple[str, dict]]]  # axis -> [(label, overrides)]
     seeds: int = 1
     report: dict = field(default_factory=dict)
-    kind: str = "rewrite"
+    kind: str = DEFAULT_KIND  # a registered name, or "module:attr"
     requires: tuple[str, ...] = ()  # "cuda", "hub": checked before any cell runs
 
     @property
@@ -103,7 +104,10 @@ class ExperimentSpec:
                 for path in kind.seed_fields:
                     section, _, name = path.partition(".")
                     seeded.setdefault(section, {})[name] = seed
-                cells.append(Cell(point=point, seed=seed, config=kind.resolve(seeded)))
+                resolved = kind.resolve(seeded)
+                if is_reference(self.kind):  # workers find a kind outside divlab by the reference its cells carry
+                    resolved = {**resolved, "kind": self.kind}
+                cells.append(Cell(point=point, seed=seed, config=resolved))
         return cells
 
     def identity(self) -> dict:
@@ -119,10 +123,11 @@ def load_experiment(experiment: str, preset: str, seeds: int | None = None,
                     overrides: Mapping[str, Any] | None = None) -> ExperimentSpec:
     """`preset` names a packaged preset of `experiment`, or is the path of a preset file of one's own;
     `overrides` ("section.field" -> value) change the base config of every cell."""
-    if experiment not in experiment_names():
+    if experiment not in experiment_names() and not preset.endswith(".toml"):  # a preset file may name its own
         raise ConfigError("experiment", experiment, f"unknown experiment; known: {', '.join(experiment_names())}")
     data, _ = find_preset(("experiments", experiment), preset)
-    kind = get_kind(data.get("kind", "rewrite"))
+    kind_name = data.get("kind", DEFAULT_KIND)
+    kind = get_kind(kind_name)
     unknown = sorted(set(data) - {*PRESET_TABLES, *kind.sections})
     if unknown:
         raise ConfigError(unknown[0], data[unknown[0]],
@@ -155,7 +160,7 @@ def load_experiment(experiment: str, preset: str, seeds: int | None = None,
     spec = ExperimentSpec(
         experiment=experiment, preset=preset, description=data.get("description", ""), base=base, axes=axes,
         seeds=seeds if seeds is not None else int(data.get("seeds", 1)), report=report,
-        kind=kind.name, requires=tuple(data.get("requires", ())),
+        kind=kind_name if is_reference(kind_name) else kind.name, requires=tuple(data.get("requires", ())),
     )
     for need in spec.requires:
         if need not in REQUIREMENTS:

@@ -25,11 +25,10 @@ from divlab.train.curves import truncate_metrics
 from divlab.finetune.config import FinetuneConfig
 from divlab.machine import available_cores
 from divlab.models.pretrained import ModelError, check_fits_in_memory, load_causal_lm, resolve_model
+from divlab.models.prompts import PLAIN_TEMPLATE, render_prompt, uses_chat  # noqa: F401 - re-exported
 from divlab.rundir import check_identity, read_identity
 from divlab.errors import DivlabError
 
-# Used when the tokenizer has no chat template (base models) or prompt_format = "plain".
-PLAIN_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
 IDENTITY = "finetune.json"  # what the run directory trains: model, dataset, settings
 MEMORY_FACTOR = 2.5  # fp32 weights + activations at batch 4 x 768 + adapter optimizer state, measured loosely
 
@@ -54,20 +53,6 @@ def read_prompt_completion(dataset_dir: str | Path, split: str = "train") -> lis
     if not rows:
         raise FinetuneError(f"{path} holds no examples")
     return rows
-
-
-def uses_chat(tokenizer, prompt_format: str) -> bool:
-    if prompt_format == "chat" and not tokenizer.chat_template:
-        raise FinetuneError("prompt_format = 'chat' but the tokenizer has no chat template")
-    return prompt_format == "chat" or (prompt_format == "auto" and bool(tokenizer.chat_template))
-
-
-def render_prompt(tokenizer, prompt: str, prompt_format: str) -> str:
-    """The exact text a fine-tuned model was trained to continue (what evaluation must feed it)."""
-    if uses_chat(tokenizer, prompt_format):
-        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)
-    return PLAIN_TEMPLATE.format(prompt=prompt)
 
 
 def training_dataset(rows: list[dict], chat: bool):
@@ -147,18 +132,18 @@ def build_trainer(model, tokenizer, train_set, checkpoints: Path, config: Finetu
     return trainer
 
 
-def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: FinetuneConfig = FinetuneConfig(),
-             progress: bool = True) -> dict:
-    """Train a LoRA adapter; resume an interrupted run; return the summary (also in summary.json)."""
-    import torch
+def _finished(out_dir: Path, model: str, config: FinetuneConfig) -> dict | None:
+    """The summary of a run already finished with these settings; another finished run is refused."""
+    if not (out_dir / "summary.json").is_file():
+        return None
+    summary = json.loads((out_dir / "summary.json").read_text())
+    if summary["config"] == config.to_dict() and summary["model"] == model:
+        return summary
+    raise FinetuneError(f"{out_dir} holds a finished run with other settings; use another --out")
 
-    out_dir = Path(out_dir)
-    dataset_dir = Path(dataset_dir)
-    if (out_dir / "summary.json").is_file():
-        summary = json.loads((out_dir / "summary.json").read_text())
-        if summary["config"] == config.to_dict() and summary["model"] == model:
-            return summary
-        raise FinetuneError(f"{out_dir} holds a finished run with other settings; use another --out")
+
+def _check_inputs(model: str, dataset_dir: Path, out_dir: Path, config: FinetuneConfig):
+    """(rows, weights, device, identity), everything checked before any model is loaded or file written."""
     rows = read_prompt_completion(dataset_dir)
     weights = resolve_model(model)
     device = resolve_device(config.device)
@@ -166,10 +151,14 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
         check_fits_in_memory(weights, MEMORY_FACTOR, "LoRA fine-tuning")
     identity = {"model": model, "dataset": str(dataset_dir.resolve()), "config": config.to_dict(),
                 "dataset_manifest_sha256": sha256_file(dataset_dir / "manifest.json")}
-    # Checked now, written only once everything else is checked too (the first write below).
+    # Checked now, written only once everything else is checked too (the first write in `finetune`).
     check_identity(out_dir, read_identity(out_dir, IDENTITY), identity, "fine-tuning run")
+    return rows, weights, device, identity
 
-    from transformers.trainer_utils import get_last_checkpoint
+
+def _load_base(weights: str, device: str, config: FinetuneConfig):
+    """(base model, tokenizer, whether 8-bit) on the device, prepared for k-bit training when 8-bit."""
+    import torch
 
     if device == "cpu":
         torch.set_num_threads(config.threads or available_cores())
@@ -180,13 +169,37 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
         from peft import prepare_model_for_kbit_training
 
         base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=False)
-    chat = uses_chat(tokenizer, config.prompt_format)
-    train_set = training_dataset(rows, chat)
+    return base, tokenizer, eight_bit
 
+
+def _save_adapter(trainer, tokenizer, model: str, adapter: Path) -> None:
+    trainer.model.save_pretrained(adapter)
+    tokenizer.save_pretrained(adapter)
+    # PEFT names the base by the path it was loaded from (for an alias or GGUF, a cache directory); the
+    # user's name (an absolute path for local files) resolves again anywhere: `load_causal_lm` converts an
+    # alias or GGUF when its cache is missing.
+    adapter_config = json.loads((adapter / "adapter_config.json").read_text())
+    adapter_config["base_model_name_or_path"] = str(Path(model).resolve()) if Path(model).exists() else model
+    atomic_write_json(adapter / "adapter_config.json", adapter_config, sort_keys=False)
+
+
+def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: FinetuneConfig = FinetuneConfig(),
+             progress: bool = True) -> dict:
+    """Train a LoRA adapter; resume an interrupted run; return the summary (also in summary.json)."""
+    out_dir, dataset_dir = Path(out_dir), Path(dataset_dir)
+    finished = _finished(out_dir, model, config)
+    if finished is not None:
+        return finished
+    rows, weights, device, identity = _check_inputs(model, dataset_dir, out_dir, config)
+
+    from transformers.trainer_utils import get_last_checkpoint
+
+    base, tokenizer, eight_bit = _load_base(weights, device, config)
+    chat = uses_chat(tokenizer, config.prompt_format)
     checkpoints = out_dir / "checkpoints"
     existed = out_dir.exists()
-    trainer = build_trainer(base, tokenizer, train_set, checkpoints, config, device, eight_bit, progress,
-                            callbacks=[_MetricsLog.make(out_dir / "metrics.jsonl")])
+    trainer = build_trainer(base, tokenizer, training_dataset(rows, chat), checkpoints, config, device, eight_bit,
+                            progress, callbacks=[_MetricsLog.make(out_dir / "metrics.jsonl")])
     kept = len(trainer.train_dataset)
     if kept == 0:  # TRL drops rows whose completion was cut off entirely by max_length
         if not existed:  # the Trainer makes its output directory when it starts; leave nothing behind
@@ -214,18 +227,9 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
         "trainable_parameters": trainable, "parameters": total, "adapter": str(adapter),
         "processes": trainer.args.world_size,
     }
-    if not main_process:
-        trainer.accelerator.wait_for_everyone()
-        return summary
-    trainer.model.save_pretrained(adapter)
-    tokenizer.save_pretrained(adapter)
-    # PEFT names the base by the path it was loaded from (for an alias or GGUF, a cache directory); the
-    # user's name (an absolute path for local files) resolves again anywhere: `load_causal_lm` converts an
-    # alias or GGUF when its cache is missing.
-    adapter_config = json.loads((adapter / "adapter_config.json").read_text())
-    adapter_config["base_model_name_or_path"] = str(Path(model).resolve()) if Path(model).exists() else model
-    atomic_write_json(adapter / "adapter_config.json", adapter_config, sort_keys=False)
-    atomic_write_json(out_dir / "summary.json", summary, sort_keys=False)
+    if main_process:
+        _save_adapter(trainer, tokenizer, model, adapter)
+        atomic_write_json(out_dir / "summary.json", summary, sort_keys=False)
     trainer.accelerator.wait_for_everyone()
     return summary
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import divlab
-from divlab.data.directory import atomic_dataset_dir, sha256_file, write_manifest
+from divlab.data.directory import atomic_dataset_dir
+from divlab.data.writer import DatasetWriter
 from divlab.mix.sources import Example, SourceError, load_source
 from divlab.preset_files import find_preset, preset_names, read_toml
 from divlab.seeding import stream
@@ -146,8 +147,12 @@ def build_mixture(recipe: Recipe, out_dir: str | Path, overwrite: bool = False) 
     shuffle = stream(recipe.seed, "mix", "order").permutation(len(chosen))
     chosen = [chosen[i] for i in shuffle]
     with atomic_dataset_dir(out_dir, overwrite=overwrite) as partial:
-        listing = []
-        with open(partial / "train.jsonl", "w", encoding="utf-8") as f:
+        dataset = DatasetWriter(partial, {
+            "format": "divlab-mixture", "divlab_version": divlab.__version__, "recipe": recipe.name,
+            "mode": recipe.mode, "base": recipe.base, "budget": recipe.budget, "seed": recipe.seed,
+            "counts": counts, "sources": {n: vars(s) for n, s in recipe.sources.items()}})
+        listing = dataset.manifest["examples"] = []
+        with dataset.split("train.jsonl") as f:
             for name, index in chosen:
                 example = loaded[name][index]
                 row = {"prompt": example.prompt, "completion": example.completion, "source": name}
@@ -155,12 +160,7 @@ def build_mixture(recipe: Recipe, out_dir: str | Path, overwrite: bool = False) 
                 f.write(line + "\n")
                 listing.append({"source": name, "index": index,
                                 "sha256": hashlib.sha256(line.encode()).hexdigest()})
-        write_manifest(partial, {
-            "format": "divlab-mixture", "divlab_version": divlab.__version__, "recipe": recipe.name,
-            "mode": recipe.mode, "base": recipe.base, "budget": recipe.budget, "seed": recipe.seed,
-            "counts": counts, "sources": {n: vars(s) for n, s in recipe.sources.items()},
-            "examples": listing, "files": {"train.jsonl": sha256_file(partial / "train.jsonl")},
-        })
+        dataset.finish()
     return Path(out_dir)
 
 

@@ -10,6 +10,8 @@ from importlib import resources
 
 import numpy as np
 
+from divlab.plotting import plt, save_figure  # noqa: F401 - the report builders' figure helpers
+
 
 @dataclass
 class Section:
@@ -56,27 +58,12 @@ def reference(name: str) -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-def plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-
-    return pyplot
-
-
 def accuracy_axes(ax, x_label: str, y_label: str) -> None:
     """The axes every accuracy figure shares: log x, accuracy from 0 to 1 with a margin."""
     ax.set_xscale("log")
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     ax.set_ylim(-0.03, 1.03)
-
-
-def save_figure(fig, path) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt().close(fig)
 
 
 def mean_sd(values) -> tuple[float | None, float | None]:

@@ -75,7 +75,7 @@ def study(rows, figure_path) -> Section:
                    extra_figures=learning_curves_figure(rows, figure_path))
 
 
-def verdict(rows) -> Verdict:
+def check_study(rows) -> Verdict:
     """A study has no paper effect to show; its verdict names the fastest setting, or says none got there."""
     reached = [(examples_to(r), _label(r)) for r in rows if examples_to(r) is not None]
     if not reached:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from divlab.experiments.base import point_label
-from divlab.experiments.registry import get_kind
+from divlab.experiments.registry import DEFAULT_KIND, get_kind
 from divlab.report.common import Section
 from divlab.sweep.store import ResultStore
-from divlab.tasks.registry import load_attribute
+from divlab.registry import load_attribute
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def build_page(run_dir, figure_dir, command: str | None = None) -> Page:
     info.setdefault("experiment", meta.get("experiment", "?"))
     info.setdefault("preset", meta.get("preset", "?"))
     report_name = info.get("report", {}).get("kind", info["experiment"])
-    kind_name = info.get("kind") or (rows[0]["config"].get("kind", "rewrite") if rows else "rewrite")
+    kind_name = info.get("kind") or (rows[0]["config"].get("kind", DEFAULT_KIND) if rows else DEFAULT_KIND)
     page = Page(f"divlab {info['experiment']} — preset {info['preset']}", counts=counts)
     page.blocks.append(Text(info.get("description", "")))
     page.blocks.append(Text(f"Cells: {counts['done']} done, {counts['failed']} failed, "

@@ -7,7 +7,7 @@ from divlab.experiments.base import INSTRUCTIONS_AXIS as I_AXIS
 from divlab.report.common import Verdict, mean_by, not_enough, shown_if
 
 
-def e1(rows) -> Verdict:
+def check_e1(rows) -> Verdict:
     acc = mean_by(rows, I_AXIS)
     counts = sorted(k[0] for k in acc)
     if len(counts) < 3:
@@ -20,7 +20,7 @@ def e1(rows) -> Verdict:
         f"instruction counts is {max(jumps):.2f}"))
 
 
-def e2(rows) -> Verdict:
+def check_e2(rows) -> Verdict:
     has_op = mean_by(rows, I_AXIS, "dataset.noop_fraction", key="has_op_accuracy")
     counts = sorted({k[0] for k in has_op})
     fractions = sorted({k[1] for k in has_op})
@@ -37,7 +37,7 @@ def e2(rows) -> Verdict:
         "instructions the no-op share matters little)"))
 
 
-def e3(rows) -> Verdict:
+def check_e3(rows) -> Verdict:
     acc = mean_by(rows, I_AXIS, "shape")
     counts = sorted({k[0] for k in acc})
     shapes = list(dict.fromkeys(k[1] for k in acc))
@@ -51,7 +51,7 @@ def e3(rows) -> Verdict:
         + " (the paper: many instructions are robust to skew, few are not)"))
 
 
-def e4(rows) -> Verdict:
+def check_e4(rows) -> Verdict:
     acc = mean_by(rows, I_AXIS, "constraint")
     if not acc:
         return not_enough("no finished cells")
@@ -69,7 +69,7 @@ def e4(rows) -> Verdict:
     return shown_if(max(mixed) > max(single) + 0.1, reason)
 
 
-def e5(rows) -> Verdict:
+def check_e5(rows) -> Verdict:
     acc = mean_by(rows, "occurrences", I_AXIS)
     counts = sorted({k[1] for k in acc})
     comparable = [c for c in counts if ("mixed", c) in acc and any(o != "mixed" and cc == c for o, cc in acc)]

@@ -97,6 +97,14 @@ def plan_units(kind, cells, batch_cells: int) -> list[list]:
     return [jobs[i : i + batch_cells] for i in range(0, len(jobs), batch_cells)]
 
 
+def _record_experiment(run_dir: Path, spec, experiment: str, preset: str, overrides: dict | None) -> None:
+    """RUN_DIR/experiment.json: what the report needs besides the store (kind, report, axes, description)."""
+    atomic_write_json(run_dir / "experiment.json", {
+        "experiment": experiment, "preset": preset, "kind": spec.kind, "seeds": spec.seeds,
+        "description": spec.description, "overrides": dict(overrides or {}), "report": spec.report,
+        "axes": {name: [label for label, _ in values] for name, values in spec.axes.items()}}, sort_keys=False)
+
+
 def run_sweep(
     experiment: str, preset: str, run_dir, *, seeds: int | None = None, backend: str = "local", workers: int = 0,
     threads: int = 0, ray_address: str | None = None, progress: bool = True, overrides: dict | None = None,
@@ -121,10 +129,7 @@ def run_sweep(
         raise SweepError(str(error)) from None
     with _RunLock(run_dir):
         store.add_cells(cells)
-        atomic_write_json(run_dir / "experiment.json", {
-            "experiment": experiment, "preset": preset, "kind": spec.kind, "seeds": spec.seeds,
-            "description": spec.description, "overrides": dict(overrides or {}), "report": spec.report,
-            "axes": {name: [label for label, _ in values] for name, values in spec.axes.items()}}, sort_keys=False)
+        _record_experiment(run_dir, spec, experiment, preset, overrides)
         pending = [c for c in cells if store.status_of(c.cell_id) != "done"]
         units = plan_units(spec.experiment_kind, pending, batch_cells)
         workers, threads = size_workers(len(units), workers, threads) if units else (1, 1)

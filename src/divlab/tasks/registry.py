@@ -1,26 +1,24 @@
-"""Task registry: a task is a typed config class, a generator and its preset files.
+"""Task registry: a task is a typed config class, a generator, its preset files and the facts other packages
+need about its data (row format, what its instruction is, extra test splits, default kind).
 
 Entries name their config class and generator as "module:attribute" strings and are imported only when a
-task is used (as lm-evaluation-harness does), so listing tasks or presets loads no task code. A new task
-(algebra rewriting, multi-rule programs, ...) is a package plus one `register_task` line in
-`divlab/tasks/__init__.py`; the CLI (`divlab generate --task NAME`) looks tasks up by name and never changes.
+task is used (as lm-evaluation-harness does), so listing tasks or presets loads no task code. A new task is a
+package plus one `register_task` line in `divlab/tasks/__init__.py`, or, outside divlab, a `TaskSpec` named
+by a `divlab.tasks` entry point or given as "module:attr" (`divlab generate --task mypkg:TASK`).
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from divlab.errors import ConfigError
 from divlab.preset_files import find_preset, preset_names, read_toml
+from divlab.registry import Registry, load_attribute
 
-
-def load_attribute(reference: str):
-    """The object named by "package.module:attribute"."""
-    module, _, attribute = reference.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+CHARACTER_ROWS = "characters"  # rows x, y, z, target over the characters the manifest names
+RULE_INSTRUCTION = "rule"  # an instruction is a rule "x -> y" of rules_train.jsonl
 
 
 @dataclass(frozen=True)
@@ -29,6 +27,17 @@ class TaskSpec:
     config: str  # "module:ConfigClass": a frozen dataclass with from_dict / to_dict
     generator: str  # "module:function": generate(config, out_dir, *, overwrite, progress) -> manifest
     description: str = ""
+    # Facts about the task's data, read by the packages that use it (none keeps a list of task names):
+    rows: str = "text"  # CHARACTER_ROWS: the from-scratch trainer reads them; "text": prompt/completion
+    instruction: str = "prompt"  # RULE_INSTRUCTION, or the row field that holds an instruction
+    extra_splits: Mapping[str, str] = field(default_factory=dict)  # further test split -> result key
+    kind: str | None = None  # the experiment kind that trains on it
+    breakdowns: tuple[str, ...] = ("occurrences",)  # integer row fields exact match is broken down by
+    summary_fields: tuple[str, ...] = ()  # config fields that say what its examples look like (`generate`'s summary)
+
+    @property
+    def character_rows(self) -> bool:
+        return self.rows == CHARACTER_ROWS
 
     @property
     def config_class(self) -> type:
@@ -73,22 +82,22 @@ def _merge(values: dict, layer: Mapping[str, Any], config_class: type) -> None:
     values.update(layer)
 
 
-_TASKS: dict[str, TaskSpec] = {}
+TASKS = Registry("task", "divlab.tasks", "task", check=lambda value: isinstance(value, TaskSpec))
 
 
 def register_task(spec: TaskSpec) -> TaskSpec:
-    if spec.name in _TASKS:
-        raise ConfigError("task", spec.name, "already registered")
-    _TASKS[spec.name] = spec
+    TASKS.register(spec.name, spec)
     return spec
 
 
 def get_task(name: str) -> TaskSpec:
-    try:
-        return _TASKS[name]
-    except KeyError:
-        raise ConfigError("task", name, f"unknown task; known: {', '.join(sorted(_TASKS))}") from None
+    return TASKS.get(name)
+
+
+def find_task(name) -> TaskSpec | None:
+    """The task a dataset's manifest names, or None when this process knows no such task."""
+    return TASKS.get(name) if isinstance(name, str) and name in TASKS else None
 
 
 def task_names() -> list[str]:
-    return sorted(_TASKS)
+    return TASKS.names()

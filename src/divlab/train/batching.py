@@ -29,8 +29,8 @@ class TokenizedSplit:
     offsets: np.ndarray  # sequence i is ids[offsets[i]:offsets[i + 1]]
     answer_starts: np.ndarray  # index (within the sequence) of the first answer token
     has_op: np.ndarray
-    occurrences: np.ndarray
     rule_ids: np.ndarray
+    breakdowns: dict[str, np.ndarray]  # integer row field the task breaks accuracy down by -> its values
     rows: list[dict] | None = None
 
     def __len__(self) -> int:
@@ -45,16 +45,28 @@ class TokenizedSplit:
         return self.ids[self.offsets[i] : self.offsets[i + 1]]
 
 
+def breakdown_fields(directory) -> tuple[str, ...]:
+    """The row fields the dataset's task breaks accuracy down by (its TaskSpec says; rewrite's occurrences
+    for a task this process does not know)."""
+    from divlab.data.directory import read_manifest
+    from divlab.tasks import find_task
+
+    task = find_task(read_manifest(directory).get("task"))
+    return task.breakdowns if task is not None else ("occurrences",)
+
+
 def tokenize_split(directory, split: str, tokenizer: CharTokenizer, keep_rows: bool = False, limit: int = 0) -> TokenizedSplit:
     rows = []
-    for row in read_rows(directory, split, fields=("x", "y", "z", "target", "has_op")):
+    fields = breakdown_fields(directory)
+    for row in read_rows(directory, split, fields=("x", "y", "z", "target", "has_op", *fields)):
         rows.append(row)
         if limit and len(rows) >= limit:
             break
-    return tokenize_rows(rows, tokenizer, keep_rows)
+    return tokenize_rows(rows, tokenizer, keep_rows, fields)
 
 
-def tokenize_rows(rows: list[dict], tokenizer: CharTokenizer, keep_rows: bool = False) -> TokenizedSplit:
+def tokenize_rows(rows: list[dict], tokenizer: CharTokenizer, keep_rows: bool = False,
+                  breakdowns: tuple[str, ...] = ("occurrences",)) -> TokenizedSplit:
     """All rows in one vectorized pass: one joined string, one code-point lookup."""
     # Control characters stand for the specials while joining; the alphabet never holds them.
     texts = [f"\x03{r['x']}\x00{r['y']}\x00{r['z']}\x01{r['target']}\x02" for r in rows]
@@ -78,8 +90,8 @@ def tokenize_rows(rows: list[dict], tokenizer: CharTokenizer, keep_rows: bool = 
         offsets=offsets,
         answer_starts=answer_starts,
         has_op=np.fromiter((r["has_op"] for r in rows), dtype=bool, count=len(rows)),
-        occurrences=np.fromiter((r["occurrences"] for r in rows), dtype=np.int64, count=len(rows)),
         rule_ids=np.fromiter((r["rule_id"] for r in rows), dtype=np.int64, count=len(rows)),
+        breakdowns={name: np.fromiter((r[name] for r in rows), dtype=np.int64, count=len(rows)) for name in breakdowns},
         rows=rows if keep_rows else None,
     )
 

@@ -68,15 +68,16 @@ def set_threads(threads: int) -> int:
     return threads
 
 
-# Tasks whose datasets hold (x, y, z, target) rows over a character alphabet named in their manifest.
-CHARACTER_TASKS = ("rewrite", "algebra", "program")
-
-
 def dataset_identity(dataset_dir: Path) -> dict:
+    from divlab.tasks import find_task, get_task, task_names
+
     manifest = read_manifest(dataset_dir)
-    if manifest.get("task") not in CHARACTER_TASKS:
-        raise RunDirError(f"{dataset_dir}: the trainer reads datasets of the tasks {', '.join(CHARACTER_TASKS)} "
-                          f"(rows x, y, z, target over a character alphabet); this one is task {manifest.get('task')!r}")
+    name = manifest.get("task")
+    task = find_task(name)
+    if task is None or not task.character_rows:  # the task says its rows' format
+        readable = ", ".join(n for n in task_names() if get_task(n).character_rows)
+        raise RunDirError(f"{dataset_dir}: the trainer reads datasets of tasks with character rows ({readable}: "
+                          f"x, y, z, target over a character alphabet); this one is task {name!r}")
     digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
     # A task whose config alphabet is only the inputs' letters names the model's symbols as "vocabulary".
     alphabet = manifest.get("vocabulary") or manifest["config"]["alphabet"]
@@ -340,6 +341,55 @@ def train(dataset_dir, run_dir, config: TrainConfig, *, progress: bool = True, s
     return outcome["summary"]
 
 
+def _tokenize(members: list, tokenizer: CharTokenizer, config: TrainConfig) -> int:
+    """Tokenize every member's training split; the context length of the group (its longest member's)."""
+    contexts = []
+    for member in members:
+        member.data = tokenize_split(member.dataset_dir, "train", tokenizer)
+        # The context covers every split, so that test examples longer than any training one (deeper
+        # algebra patterns) are scored, not refused; their extra positions are untrained, as a test of length
+        # generalization should find.
+        longest = max([int(member.data.lengths.max())] + [int(tokenize_split(member.dataset_dir, split, tokenizer).lengths.max())
+                       for split, entry in read_manifest(member.dataset_dir)["splits"].items()
+                       if split != "train" and entry.get("rows")])
+        context = config.model.n_positions or int(math.ceil(longest / 8) * 8)
+        if context < longest:
+            raise RunDirError(f"n_positions={context} is shorter than the longest example ({longest} tokens)")
+        contexts.append(context)
+    return max(contexts)
+
+
+def _plan_steps(members: list, config: TrainConfig) -> tuple[int, int]:
+    """(batches per epoch, total steps), equal for every member of a group."""
+    counts = [len(epoch_batches(m.data, config.batch_size, config.batch_tokens, m.config.seed, 0)) for m in members]
+    if len(set(counts)) > 1:
+        raise ConfigError("batch", counts, "the models of one batched group must take the same number of steps per "
+                          "epoch (equal training set sizes and batch size)")
+    total_steps = config.max_steps or max(1, int(round(config.epochs * counts[0])))
+    if config.eval_every > total_steps:
+        raise ConfigError("eval_every", config.eval_every, f"is larger than the run ({total_steps} steps)")
+    return counts[0], total_steps
+
+
+def _claim_run_dirs(members: list, identities: list, context: int, group_dir: Path) -> list[dict] | None:
+    """Create or check every member's run dir (and the group's); the members' outcomes when all are finished."""
+    for member, identity in zip(members, identities):
+        member.run_config = {"divlab_version": divlab.__version__, "train": member.config.to_dict(),
+                             "context": context, "dataset": identity}  # the group's: its longest member's
+        prepare_run_dir(member.run_dir, member.run_config)
+        (member.run_dir / "failed.json").unlink(missing_ok=True)  # an earlier attempt's failure, tried again now
+        member.finished = (member.run_dir / "model" / "config.json").is_file() and (member.run_dir / "summary.json").is_file()
+    if all(m.finished for m in members):
+        return [{"ok": True, "summary": json.loads((m.run_dir / "summary.json").read_text())} for m in members]
+    if any(m.finished for m in members):
+        raise RunDirError(f"some runs of group {group_dir} are finished and some not: train the others as their own group")
+    if len(members) > 1:
+        claim_run_dir(group_dir, GROUP_CONFIG, {"divlab_version": divlab.__version__,
+                                                "members": [str(m.run_dir.resolve()) for m in members],
+                                                "train": [m.run_config for m in members]}, "group")
+    return None
+
+
 def train_group(runs, group_dir=None, *, progress: bool = True, stop_after_steps: int = 0) -> list[dict]:
     """Train (or resume) several models of one shape together: `runs` is [(dataset_dir, run_dir, config)],
     the configs equal but for their seeds. Returns, per run, {"ok": True, "summary": ...} or
@@ -357,44 +407,12 @@ def train_group(runs, group_dir=None, *, progress: bool = True, stop_after_steps
     threads = set_threads(config.threads)
     device = torch.device(resolve_device(config.device))
 
-    contexts = []
-    for member in members:
-        member.data = tokenize_split(member.dataset_dir, "train", tokenizer)
-        # The context covers every split, so that test examples longer than any training one (deeper
-        # algebra patterns) are scored, not refused; their extra positions are untrained, as a test of length
-        # generalization should find.
-        longest = max([int(member.data.lengths.max())] + [int(tokenize_split(member.dataset_dir, split, tokenizer).lengths.max())
-                       for split, entry in read_manifest(member.dataset_dir)["splits"].items()
-                       if split != "train" and entry.get("rows")])
-        context = config.model.n_positions or int(math.ceil(longest / 8) * 8)
-        if context < longest:
-            raise RunDirError(f"n_positions={context} is shorter than the longest example ({longest} tokens)")
-        contexts.append(context)
-    context = max(contexts)
-    counts = [len(epoch_batches(m.data, config.batch_size, config.batch_tokens, m.config.seed, 0)) for m in members]
-    if len(set(counts)) > 1:
-        raise ConfigError("batch", counts, "the models of one batched group must take the same number of steps per "
-                          "epoch (equal training set sizes and batch size)")
-    batches_per_epoch = counts[0]
-    total_steps = config.max_steps or max(1, int(round(config.epochs * batches_per_epoch)))
-    if config.eval_every > total_steps:
-        raise ConfigError("eval_every", config.eval_every, f"is larger than the run ({total_steps} steps)")
-
+    context = _tokenize(members, tokenizer, config)
+    batches_per_epoch, total_steps = _plan_steps(members, config)
     # Nothing is written before here: bad input leaves no trace.
-    for member, identity in zip(members, identities):
-        member.run_config = {"divlab_version": divlab.__version__, "train": member.config.to_dict(),
-                             "context": context, "dataset": identity}  # the group's: its longest member's
-        prepare_run_dir(member.run_dir, member.run_config)
-        (member.run_dir / "failed.json").unlink(missing_ok=True)  # an earlier attempt's failure, tried again now
-        member.finished = (member.run_dir / "model" / "config.json").is_file() and (member.run_dir / "summary.json").is_file()
-    if all(m.finished for m in members):
-        return [{"ok": True, "summary": json.loads((m.run_dir / "summary.json").read_text())} for m in members]
-    if any(m.finished for m in members):
-        raise RunDirError(f"some runs of group {group_dir} are finished and some not: train the others as their own group")
-    if len(members) > 1:
-        claim_run_dir(group_dir, GROUP_CONFIG, {"divlab_version": divlab.__version__,
-                                                "members": [str(m.run_dir.resolve()) for m in members],
-                                                "train": [m.run_config for m in members]}, "group")
+    finished = _claim_run_dirs(members, identities, context, group_dir)
+    if finished is not None:
+        return finished
 
     model, optimizer, scheduler = _build(config, members, tokenizer.vocab_size, context, device, total_steps)
     blank = TrainState(tokens_seen=[0] * len(members), padded_tokens=[0] * len(members),

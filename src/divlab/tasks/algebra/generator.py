@@ -15,7 +15,6 @@ Splits: train; test (unseen rules); test_seen (training rules); test_depth (the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -23,9 +22,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-import divlab
-from divlab.data.directory import (DATASET_FORMAT, DATASET_FORMAT_VERSION, existing_dataset, write_dataset,
-                                   write_manifest)
+from divlab.data.directory import existing_dataset
+from divlab.data.writer import DatasetWriter, new_manifest, write_dataset
 from divlab.errors import ConfigError
 from divlab.seeding import stream
 from divlab.tasks.algebra.config import AlgebraConfig
@@ -164,15 +162,15 @@ def _training_index(config: AlgebraConfig) -> np.ndarray:
     return index
 
 
-def _write_split(directory: Path, config: AlgebraConfig, split: str, rules: list[Rule], index: np.ndarray,
-                 pattern_depths: list[tuple], bar) -> tuple[dict, dict]:
+def _write_split(dataset: DatasetWriter, config: AlgebraConfig, split: str, rules: list[Rule], index: np.ndarray,
+                 pattern_depths: list[tuple], bar) -> None:
     printer = PRINTERS[config.notation]
     maker = TreeMaker(config)
     noop = _noop_mask(len(index), config.noop_fraction, stream(config.seed, "noop", split))
     heads = [(json.dumps(printer(r.lhs)), json.dumps(printer(r.rhs)), json.dumps(r.name), json.dumps(r.family)) for r in rules]
     filename = f"{split}.jsonl"
-    digest, written, has_op_rows = hashlib.sha256(), 0, 0
-    with open(directory / filename, "wb") as handle:
+    has_op_rows = 0
+    with dataset.split(filename) as handle:
         for chunk, start in enumerate(range(0, len(index), CHUNK)):
             rng = stream(config.seed, "examples", split, chunk)
             lines = []
@@ -196,23 +194,18 @@ def _write_split(directory: Path, config: AlgebraConfig, split: str, rules: list
                              f'"rule_id": {rule_id}, "rule": {name}, "family": {family}, '
                              f'"path": {json.dumps(example["path"])}, "split": "{split}"}}\n')
                 has_op_rows += has_op
-            data = "".join(lines).encode("utf-8")
-            handle.write(data)
-            digest.update(data)
-            written += len(data)
+            handle.write("".join(lines))
             bar.update(len(lines))
-    summary = {"file": filename, "rows": int(len(index)), "rules": int(len(np.unique(index))) if len(index) else 0,
-               "has_op": has_op_rows, "no_op": int(len(index) - has_op_rows)}
-    return summary, {filename: {"sha256": digest.hexdigest(), "bytes": written}}
+    dataset.add_split(split, {"file": filename, "rows": int(len(index)), "has_op": has_op_rows,
+                              "rules": int(len(np.unique(index))) if len(index) else 0,
+                              "no_op": int(len(index) - has_op_rows)})
 
 
-def _write_rules(directory: Path, name: str, rules: list[Rule], counts: np.ndarray, config: AlgebraConfig) -> dict:
+def _write_rules(dataset: DatasetWriter, name: str, rules: list[Rule], counts: np.ndarray, config: AlgebraConfig) -> None:
     printer = PRINTERS[config.notation]
-    data = "".join(json.dumps({"rule_id": i, "name": r.name, "family": r.family, "x": printer(r.lhs), "y": printer(r.rhs),
-                               "infix": r.text, "positive": sorted(r.positive), "examples": int(n)}) + "\n"
-                   for i, (r, n) in enumerate(zip(rules, counts))).encode("utf-8")
-    (directory / name).write_bytes(data)
-    return {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}}
+    dataset.rule_table(name, ({"rule_id": i, "name": r.name, "family": r.family, "x": printer(r.lhs),
+                               "y": printer(r.rhs), "infix": r.text, "positive": sorted(r.positive), "examples": int(n)}
+                              for i, (r, n) in enumerate(zip(rules, counts))))
 
 
 def generate_algebra(config: AlgebraConfig, out_dir: str | Path, *, overwrite: bool = False, progress: bool = True) -> dict:
@@ -237,24 +230,18 @@ def generate_algebra(config: AlgebraConfig, out_dir: str | Path, *, overwrite: b
     if config.test_pattern_depth is not None:
         depth_index = stream(config.seed, "allocation", "test_depth").integers(0, spec, size=config.num_test_examples)
         plan.append(("test_depth", train_rules, depth_index, [config.test_pattern_depth] * len(train_rules)))
-    manifest = {"format": DATASET_FORMAT, "format_version": DATASET_FORMAT_VERSION, "divlab_version": divlab.__version__,
-                "task": "algebra", "seed": config.seed, "config": config.to_dict(), "splits": {},
-                "rules": {"train": {"file": "rules_train.jsonl", "count": len(train_rules)},
-                          "test": {"file": "rules_test.jsonl", "count": len(test_rules)}},
-                "examples_per_rule": {"train": {str(k): v for k, v in sorted(Counter(per_rule.tolist()).items())}},
-                "files": {}}
+    manifest = new_manifest(
+        "algebra", config.to_dict(), config.seed,
+        rules={"train": {"file": "rules_train.jsonl", "count": len(train_rules)},
+               "test": {"file": "rules_test.jsonl", "count": len(test_rules)}},
+        examples_per_rule={"train": {str(k): v for k, v in sorted(Counter(per_rule.tolist()).items())}})
     rows = sum(len(index) for _, _, index, _ in plan)
 
-    def write(directory: Path) -> dict:
+    def write(dataset: DatasetWriter) -> None:
         with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
             for split, rules, index, depths in plan:
-                summary, files = _write_split(directory, config, split, rules, index, depths, bar)
-                manifest["splits"][split] = summary
-                manifest["files"].update(files)
-        manifest["files"].update(_write_rules(directory, "rules_train.jsonl", train_rules, per_rule, config))
-        manifest["files"].update(_write_rules(directory, "rules_test.jsonl", test_rules,
-                                              np.bincount(test_index, minlength=len(test_rules)), config))
-        write_manifest(directory, manifest)
-        return manifest
+                _write_split(dataset, config, split, rules, index, depths, bar)
+        _write_rules(dataset, "rules_train.jsonl", train_rules, per_rule, config)
+        _write_rules(dataset, "rules_test.jsonl", test_rules, np.bincount(test_index, minlength=len(test_rules)), config)
 
-    return write_dataset(out_dir, overwrite, config.to_dict(), write)
+    return write_dataset(out_dir, manifest, write, overwrite=overwrite)

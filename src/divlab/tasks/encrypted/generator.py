@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import divlab
-from divlab.data.directory import atomic_dataset_dir, existing_dataset, sha256_file, write_manifest
+from divlab.data.directory import existing_dataset
+from divlab.data.writer import DatasetWriter, new_manifest, write_dataset
 from divlab.seeding import stream
 from divlab.tasks.encrypted.config import EncryptedConfig
 from divlab.tasks.rewrite.generator import generate_rewrite
@@ -47,29 +47,29 @@ def generate_encrypted(config: EncryptedConfig, out_dir: str | Path, *, overwrit
     scratch = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.rewrite-", dir=out_dir.parent))
     try:
         source = generate_rewrite(config.rewrite.replace(format="jsonl"), scratch / "rewrite", progress=progress)
-        manifest = {
-            "format": source["format"], "format_version": source["format_version"],
-            "divlab_version": divlab.__version__, "task": "encrypted", "seed": config.seed,
-            "config": config.to_dict(), "cipher": cipher, "rewrite_manifest": source, "splits": {}, "files": {},
-            "examples_per_rule": source["examples_per_rule"], "rules": source["rules"],
-        }
-        with atomic_dataset_dir(out_dir, overwrite=overwrite) as directory:
+        manifest = new_manifest("encrypted", config.to_dict(), config.seed, cipher=cipher, rewrite_manifest=source,
+                                examples_per_rule=source["examples_per_rule"], rules=source["rules"])
+
+        def write(dataset: DatasetWriter) -> None:
             for split in SPLITS:
-                count = 0
-                with open(scratch / "rewrite" / f"{split}.jsonl", encoding="utf-8") as rows, \
-                        open(directory / f"{split}.jsonl", "w", encoding="utf-8") as out:
-                    for line in rows:
-                        row = json.loads(line)
-                        text = {"prompt": config.prompt.format(x=row["x"], y=row["y"], z=row["z"]),
-                                "completion": encrypt(row["target"], cipher)}
-                        out.write(json.dumps({**text, **{k: row[k] for k in KEEP if k in row}}) + "\n")
-                        count += 1
-                manifest["splits"][split] = {**source["splits"][split], "file": f"{split}.jsonl", "rows": count}
+                _encrypt_split(dataset, config, cipher, scratch / "rewrite", split, source["splits"][split])
             for name in ("rules_train.jsonl", "rules_test.jsonl"):
-                shutil.copy(scratch / "rewrite" / name, directory / name)
-            for path in sorted(directory.iterdir()):
-                manifest["files"][path.name] = sha256_file(path)
-            write_manifest(directory, manifest)
+                dataset.copy(scratch / "rewrite" / name, name)
+
+        return write_dataset(out_dir, manifest, write, overwrite=overwrite)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return manifest
+
+
+def _encrypt_split(dataset: DatasetWriter, config: EncryptedConfig, cipher: dict, source_dir: Path, split: str,
+                   summary: dict) -> None:
+    """The rewrite split's rows as prompt/completion pairs whose completion is enciphered."""
+    count = 0
+    with open(source_dir / f"{split}.jsonl", encoding="utf-8") as rows, dataset.split(f"{split}.jsonl") as out:
+        for line in rows:
+            row = json.loads(line)
+            text = {"prompt": config.prompt.format(x=row["x"], y=row["y"], z=row["z"]),
+                    "completion": encrypt(row["target"], cipher)}
+            out.write(json.dumps({**text, **{k: row[k] for k in KEEP if k in row}}) + "\n")
+            count += 1
+    dataset.add_split(split, {**summary, "file": f"{split}.jsonl", "rows": count})

@@ -16,7 +16,6 @@ Sampling:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -24,9 +23,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-import divlab
-from divlab.data.directory import (DATASET_FORMAT, DATASET_FORMAT_VERSION, existing_dataset, write_dataset,
-                                   write_manifest)
+from divlab.data.directory import existing_dataset
+from divlab.data.writer import DatasetWriter, new_manifest, write_dataset
 from divlab.errors import ConfigError
 from divlab.markov import MarkovAlgorithm, Rule
 from divlab.seeding import stream
@@ -130,15 +128,16 @@ def sample_programs(config: ProgramConfig) -> tuple[list, list, dict]:
     return train, test, dict(dropped)
 
 
-def _write_split(directory: Path, config: ProgramConfig, split: str, programs: list, index: np.ndarray, bar) -> tuple[dict, dict, Counter]:
+def _write_split(dataset: DatasetWriter, config: ProgramConfig, split: str, programs: list, index: np.ndarray,
+                 bar) -> Counter:
     noop = np.zeros(len(index), dtype=bool)
     noop[stream(config.seed, "noop", split).permutation(len(index))[: round(config.noop_fraction * len(index))]] = True
     algorithms = [MarkovAlgorithm(p) for p in programs]
     no_op_letters = ["".join(c for c in config.alphabet if all(r.pattern != c for r in p)) for p in programs]
     texts = [json.dumps(program_text(p)) for p in programs]
-    dropped, digest, written, has_op_rows = Counter(), hashlib.sha256(), 0, 0
+    dropped, has_op_rows = Counter(), 0
     filename = f"{split}.jsonl"
-    with open(directory / filename, "wb") as handle:
+    with dataset.split(filename) as handle:
         for chunk, start in enumerate(range(0, len(index), CHUNK)):
             rng, lines = stream(config.seed, "examples", split, chunk), []
             for offset, program_id in enumerate(index[start : start + CHUNK].tolist()):
@@ -169,21 +168,17 @@ def _write_split(directory: Path, config: ProgramConfig, split: str, programs: l
                              f'"has_op": {json.dumps(has_op)}, "occurrences": {steps}, "steps": {steps}, '
                              f'"rule_id": {program_id}, "rules": {len(rules)}, "split": "{split}"}}\n')
                 has_op_rows += has_op
-            data = "".join(lines).encode("utf-8")
-            handle.write(data)
-            digest.update(data)
-            written += len(data)
+            handle.write("".join(lines))
             bar.update(len(lines))
-    summary = {"file": filename, "rows": int(len(index)), "rules": int(len(np.unique(index))) if len(index) else 0,
-               "has_op": has_op_rows, "no_op": int(len(index) - has_op_rows)}
-    return summary, {filename: {"sha256": digest.hexdigest(), "bytes": written}}, dropped
+    dataset.add_split(split, {"file": filename, "rows": int(len(index)), "has_op": has_op_rows,
+                              "rules": int(len(np.unique(index))) if len(index) else 0,
+                              "no_op": int(len(index) - has_op_rows)})
+    return dropped
 
 
-def _write_programs(directory: Path, name: str, programs: list, counts: np.ndarray) -> dict:
-    data = "".join(json.dumps({"rule_id": i, "x": program_text(p), "y": "", "rules": len(p), "examples": int(n)}) + "\n"
-                   for i, (p, n) in enumerate(zip(programs, counts))).encode("utf-8")
-    (directory / name).write_bytes(data)
-    return {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}}
+def _write_programs(dataset: DatasetWriter, name: str, programs: list, counts: np.ndarray) -> None:
+    dataset.rule_table(name, ({"rule_id": i, "x": program_text(p), "y": "", "rules": len(p), "examples": int(n)}
+                              for i, (p, n) in enumerate(zip(programs, counts))))
 
 
 def generate_program(config: ProgramConfig, out_dir: str | Path, *, overwrite: bool = False, progress: bool = True) -> dict:
@@ -199,25 +194,20 @@ def generate_program(config: ProgramConfig, out_dir: str | Path, *, overwrite: b
     test_index = np.arange(config.num_test_examples) % max(len(test), 1) if test else np.zeros(0, np.int64)
     seen_index = stream(config.seed, "allocation", "test_seen").integers(0, len(train), size=config.num_seen_test_examples)
     plan = [("train", train, train_index), ("test", test, test_index), ("test_seen", train, seen_index)]
-    manifest = {"format": DATASET_FORMAT, "format_version": DATASET_FORMAT_VERSION, "divlab_version": divlab.__version__,
-                "task": "program", "seed": config.seed, "config": config.to_dict(), "vocabulary": config.vocabulary,
-                "splits": {}, "rules": {"train": {"file": "rules_train.jsonl", "count": len(train)},
-                                        "test": {"file": "rules_test.jsonl", "count": len(test)}},
-                "examples_per_rule": {"train": {str(k): v for k, v in sorted(Counter(per_program.tolist()).items())}},
-                "files": {}}
-    def write(directory: Path) -> dict:
+    manifest = new_manifest(
+        "program", config.to_dict(), config.seed, vocabulary=config.vocabulary,
+        rules={"train": {"file": "rules_train.jsonl", "count": len(train)},
+               "test": {"file": "rules_test.jsonl", "count": len(test)}},
+        examples_per_rule={"train": {str(k): v for k, v in sorted(Counter(per_program.tolist()).items())}})
+
+    def write(dataset: DatasetWriter) -> None:
         rows = sum(len(index) for _, _, index in plan)
         with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
             for split, programs, index in plan:
-                summary, files, split_dropped = _write_split(directory, config, split, programs, index, bar)
-                manifest["splits"][split] = summary
-                manifest["files"].update(files)
+                split_dropped = _write_split(dataset, config, split, programs, index, bar)
                 dropped.update({f"{split}_{k}": v for k, v in split_dropped.items()})
-        manifest["dropped"] = dict(sorted(dropped.items()))
-        manifest["files"].update(_write_programs(directory, "rules_train.jsonl", train, per_program))
-        manifest["files"].update(_write_programs(directory, "rules_test.jsonl", test,
-                                                 np.bincount(test_index, minlength=len(test))))
-        write_manifest(directory, manifest)
-        return manifest
+        dataset.manifest["dropped"] = dict(sorted(dropped.items()))
+        _write_programs(dataset, "rules_train.jsonl", train, per_program)
+        _write_programs(dataset, "rules_test.jsonl", test, np.bincount(test_index, minlength=len(test)))
 
-    return write_dataset(out_dir, overwrite, config.to_dict(), write)
+    return write_dataset(out_dir, manifest, write, overwrite=overwrite)

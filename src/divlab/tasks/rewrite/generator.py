@@ -3,8 +3,6 @@ manifest. Same config and seed give byte-identical files."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from json.encoder import encode_basestring as quote  # C-accelerated JSON string escaping
 from pathlib import Path
@@ -12,15 +10,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-import divlab
-from divlab.data.directory import (
-    DATASET_FORMAT,
-    DATASET_FORMAT_VERSION,
-    existing_dataset,
-    sha256_file,
-    write_dataset,
-    write_manifest,
-)
+from divlab.data.directory import existing_dataset
+from divlab.data.writer import DatasetWriter, FileStream, new_manifest, write_dataset
 from divlab.seeding import stream
 from divlab.tasks.rewrite.config import RewriteConfig
 from divlab.tasks.rewrite.sampling import (
@@ -61,17 +52,13 @@ def _noop_mask(size: int, fraction: float, rng: np.random.Generator) -> np.ndarr
 
 
 class _SplitWriter:
-    """Streams rows of one split to JSONL or Parquet and hashes what it writes."""
+    """Formats rows of one split as JSONL (streamed and hashed by the dataset writer) or Parquet."""
 
-    def __init__(self, path: Path, fmt: str, split: str, rules: RuleSet, alphabet: str):
-        self.path = path
-        self.fmt = fmt
-        self.split = split
-        self.rules = rules
+    def __init__(self, dataset: DatasetWriter, filename: str, fmt: str, split: str, rules: RuleSet, alphabet: str):
+        self.dataset, self.filename, self.fmt, self.split, self.rules = dataset, filename, fmt, split, rules
         if fmt == "jsonl":
-            self.handle = open(path, "wb")
+            self.stream = FileStream(dataset.directory / filename)
             self.plain = all(32 <= ord(ch) < 127 and ch not in '"\\' for ch in alphabet)
-            self.digest = hashlib.sha256()
             # The rule's own fields are the same on every row of that rule: format them once per rule.
             self.head = [f'{{"x": {quote(x)}, "y": {quote(y)}, ' for x, y in zip(rules.xs, rules.ys)]
             self.tail = [
@@ -87,7 +74,7 @@ class _SplitWriter:
                  ("has_op", pa.bool_()), ("occurrences", pa.int32()), ("rule_id", pa.int64()),
                  ("split", pa.string()), ("family", pa.string()), ("k", pa.int32())]
             )
-            self.writer = pq.ParquetWriter(path, self.schema)
+            self.writer = pq.ParquetWriter(dataset.directory / filename, self.schema)
 
     def write(self, rule_ids: list[int], zs: list[str], targets: list[str], has_op: list[bool], counts: list[int]) -> None:
         if self.fmt == "jsonl":
@@ -103,9 +90,7 @@ class _SplitWriter:
                     f'{head[r]}"z": {quote(z)}, "target": {quote(t)}, "has_op": {truth[h]}, "occurrences": {o}, {tail[r]}'
                     for r, z, t, h, o in zip(rule_ids, zs, targets, has_op, counts)
                 ]
-            data = "".join(lines).encode("utf-8")
-            self.digest.update(data)
-            self.handle.write(data)
+            self.stream.write("".join(lines))
         else:
             import pyarrow as pa
 
@@ -118,18 +103,16 @@ class _SplitWriter:
             }
             self.writer.write_table(pa.table(columns, schema=self.schema))
 
-    def close(self) -> dict:
+    def close(self) -> None:
         if self.fmt == "jsonl":
-            self.handle.close()
-            sha = self.digest.hexdigest()
+            self.dataset.manifest["files"][self.filename] = self.stream.close()
         else:
             self.writer.close()
-            sha = sha256_file(self.path)
-        return {"sha256": sha, "bytes": self.path.stat().st_size}
+            self.dataset.record(self.filename)
 
 
 def _write_split(
-    directory: Path,
+    dataset: DatasetWriter,
     config: RewriteConfig,
     split: str,
     rules: RuleSet,
@@ -137,12 +120,12 @@ def _write_split(
     noop_fraction: float,
     occurrences: tuple[tuple[int, float], ...],
     bar,
-) -> tuple[dict, dict]:
+) -> None:
     chars = CharacterSource(config.alphabet)
     size = len(rule_index)
     noop = _noop_mask(size, noop_fraction, stream(config.seed, "noop", split))
     filename = f"{split}.{config.format}"
-    writer = _SplitWriter(directory / filename, config.format, split, rules, config.alphabet)
+    writer = _SplitWriter(dataset, filename, config.format, split, rules, config.alphabet)
     occurrence_histogram: Counter = Counter()
     xs, ys = rules.xs, rules.ys
     rule_codes, rule_lengths = chars.encode_padded(xs)
@@ -158,27 +141,37 @@ def _write_split(
         occurrence_histogram.update(counts)
         writer.write(rule_ids, zs, targets, has_op.tolist(), counts)
         bar.update(len(index))
-    file_entry = writer.close()
-    summary = {
+    writer.close()
+    dataset.add_split(split, {
         "file": filename,
         "rows": size,
         "rules": int(len(np.unique(rule_index))),
         "has_op": int(size - noop.sum()),
         "no_op": int(noop.sum()),
         "occurrences_histogram": {str(k): v for k, v in sorted(occurrence_histogram.items())},
-    }
-    return summary, {filename: file_entry}
+    })
 
 
-def _write_rules(directory: Path, name: str, rules: RuleSet, examples: np.ndarray) -> dict:
-    path = directory / name
-    lines = [
-        json.dumps({"rule_id": i, "x": x, "y": y, "family": f, "k": k, "examples": int(n)}, ensure_ascii=False) + "\n"
-        for i, (x, y, f, k, n) in enumerate(zip(rules.xs, rules.ys, rules.families, rules.ks, examples))
-    ]
-    data = "".join(lines).encode("utf-8")
-    path.write_bytes(data)
-    return {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}}
+def _write_rules(dataset: DatasetWriter, name: str, rules: RuleSet, examples: np.ndarray) -> None:
+    dataset.rule_table(name, ({"rule_id": i, "x": x, "y": y, "family": f, "k": k, "examples": int(n)}
+                              for i, (x, y, f, k, n) in enumerate(zip(rules.xs, rules.ys, rules.families, rules.ks,
+                                                                      examples))), ensure_ascii=False)
+
+
+def _allocate(config: RewriteConfig):
+    """Rule index of every example: (train, test, test_seen), and examples per training rule."""
+    total = config.train_size
+    if config.allocation == "uniform":
+        train_index = allocate_uniform(config.num_train_rules, total)
+        stream(config.seed, "order", "train").shuffle(train_index)
+    else:
+        train_index = allocate_power(config.num_train_rules, total, config.power_alpha, stream(config.seed, "allocation", "train"))
+    per_rule = np.bincount(train_index, minlength=config.num_train_rules)
+    test_index = allocate_uniform(config.num_test_rules, config.num_test_examples) if config.num_test_examples else np.zeros(0, np.int64)
+    stream(config.seed, "order", "test").shuffle(test_index)
+    seen_rules = np.flatnonzero(per_rule > 0)
+    seen_index = seen_rules[stream(config.seed, "allocation", "test_seen").integers(0, len(seen_rules), size=config.num_seen_test_examples)]
+    return train_index, test_index, seen_index, per_rule
 
 
 def generate_rewrite(
@@ -193,36 +186,14 @@ def generate_rewrite(
     existing = existing_dataset(out_dir, "rewrite", config.to_dict(), overwrite)
     if existing is not None:
         return existing
-
     # Everything that can fail on the config (rule sampling) happens before any file is written.
     train_rules, test_rules = _sample_all_rules(config)
-    total = config.train_size
-    if config.allocation == "uniform":
-        train_index = allocate_uniform(config.num_train_rules, total)
-        stream(config.seed, "order", "train").shuffle(train_index)
-    else:
-        train_index = allocate_power(config.num_train_rules, total, config.power_alpha, stream(config.seed, "allocation", "train"))
-    per_rule = np.bincount(train_index, minlength=config.num_train_rules)
-
-    test_index = allocate_uniform(config.num_test_rules, config.num_test_examples) if config.num_test_examples else np.zeros(0, np.int64)
-    stream(config.seed, "order", "test").shuffle(test_index)
-    seen_rules = np.flatnonzero(per_rule > 0)
-    seen_index = seen_rules[stream(config.seed, "allocation", "test_seen").integers(0, len(seen_rules), size=config.num_seen_test_examples)]
-
-    histogram = Counter(per_rule.tolist())
-    manifest = {
-        "format": DATASET_FORMAT,
-        "format_version": DATASET_FORMAT_VERSION,
-        "divlab_version": divlab.__version__,
-        "task": "rewrite",
-        "seed": config.seed,
-        "config": config.to_dict(),
-        "splits": {},
-        "rules": {"train": {"file": "rules_train.jsonl", "count": len(train_rules)},
-                  "test": {"file": "rules_test.jsonl", "count": len(test_rules)}},
-        "examples_per_rule": {"train": {str(k): v for k, v in sorted(histogram.items())}},
-        "files": {},
-    }
+    train_index, test_index, seen_index, per_rule = _allocate(config)
+    manifest = new_manifest(
+        "rewrite", config.to_dict(), config.seed,
+        rules={"train": {"file": "rules_train.jsonl", "count": len(train_rules)},
+               "test": {"file": "rules_test.jsonl", "count": len(test_rules)}},
+        examples_per_rule={"train": {str(k): v for k, v in sorted(Counter(per_rule.tolist()).items())}})
     plan = [
         ("train", train_rules, train_index, config.noop_fraction, config.occurrences),
         ("test", test_rules, test_index, config.effective_test_noop_fraction, config.effective_test_occurrences),
@@ -230,16 +201,11 @@ def generate_rewrite(
     ]
     rows = sum(len(index) for _, _, index, _, _ in plan)
 
-    def write(directory: Path) -> dict:
+    def write(dataset: DatasetWriter) -> None:
         with tqdm(total=rows, unit="ex", desc=f"generate {out_dir.name}", disable=not progress, dynamic_ncols=True) as bar:
             for split, rules, index, noop_fraction, occurrences in plan:
-                summary, files = _write_split(directory, config, split, rules, index, noop_fraction, occurrences, bar)
-                manifest["splits"][split] = summary
-                manifest["files"].update(files)
-        manifest["files"].update(_write_rules(directory, "rules_train.jsonl", train_rules, per_rule))
-        test_counts = np.bincount(test_index, minlength=len(test_rules))
-        manifest["files"].update(_write_rules(directory, "rules_test.jsonl", test_rules, test_counts))
-        write_manifest(directory, manifest)
-        return manifest
+                _write_split(dataset, config, split, rules, index, noop_fraction, occurrences, bar)
+        _write_rules(dataset, "rules_train.jsonl", train_rules, per_rule)
+        _write_rules(dataset, "rules_test.jsonl", test_rules, np.bincount(test_index, minlength=len(test_rules)))
 
-    return write_dataset(out_dir, overwrite, config.to_dict(), write)
+    return write_dataset(out_dir, manifest, write, overwrite=overwrite)

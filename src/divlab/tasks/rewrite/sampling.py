@@ -57,6 +57,34 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.xs)
 
+    def append(self, x: str, y: str, family: str, k: int) -> None:
+        self.xs.append(x)
+        self.ys.append(y)
+        self.families.append(family)
+        self.ks.append(k)
+
+
+def _draw_shapes(rng, families: tuple[FamilySpec, ...], weights: np.ndarray, size: int, x_len: IntRange,
+                 y_len: IntRange) -> tuple[np.ndarray, ...]:
+    """(family index, k, x base length, y base length) of `size` candidate rules."""
+    which = rng.choice(len(families), size=size, p=weights) if len(families) > 1 else np.zeros(size, dtype=np.int64)
+    ks = np.empty(size, dtype=np.int64)
+    x_bases = np.empty(size, dtype=np.int64)
+    y_bases = np.empty(size, dtype=np.int64)
+    for index, spec in enumerate(families):
+        mask = which == index
+        n = int(mask.sum())
+        if not n:
+            continue
+        k = rng.integers(spec.k[0], spec.k[1] + 1, size=n)
+        ks[mask] = k
+        # Base lengths uniform over those that give a pattern length inside the configured range.
+        for side, target in ((x_len, x_bases), (y_len, y_bases)):
+            bounds = np.array([(0, 0)] + [feasible_base_lengths(v, side) or (0, 0) for v in range(1, spec.k[1] + 1)], dtype=np.int64)
+            lows, highs = bounds[k, 0], bounds[k, 1]
+            target[mask] = lows + np.floor(rng.random(n) * (highs - lows + 1)).astype(np.int64)
+    return which, ks, x_bases, y_bases
+
 
 def sample_rules(
     seed: int,
@@ -89,22 +117,7 @@ def sample_rules(
         chunk += 1
         size = min(max(1024, 2 * (count - len(rules))), 1 << 20)
         draws += size
-        which = rng.choice(len(families), size=size, p=weights) if len(families) > 1 else np.zeros(size, dtype=np.int64)
-        ks = np.empty(size, dtype=np.int64)
-        x_bases = np.empty(size, dtype=np.int64)
-        y_bases = np.empty(size, dtype=np.int64)
-        for index, spec in enumerate(families):
-            mask = which == index
-            n = int(mask.sum())
-            if not n:
-                continue
-            k = rng.integers(spec.k[0], spec.k[1] + 1, size=n)
-            ks[mask] = k
-            # Base lengths uniform over those that give a pattern length inside the configured range.
-            for side, target in ((x_len, x_bases), (y_len, y_bases)):
-                bounds = np.array([(0, 0)] + [feasible_base_lengths(v, side) or (0, 0) for v in range(1, spec.k[1] + 1)], dtype=np.int64)
-                lows, highs = bounds[k, 0], bounds[k, 1]
-                target[mask] = lows + np.floor(rng.random(n) * (highs - lows + 1)).astype(np.int64)
+        which, ks, x_bases, y_bases = _draw_shapes(rng, families, weights, size, x_len, y_len)
         width_x = int(x_bases.max())
         width_y = max(int(y_bases.max()), 1)
         x_text = chars.text(rng, size * width_x)
@@ -118,10 +131,7 @@ def sample_rules(
             if (x == y and not allow_identity) or x in forbidden_x or (x, y) in forbidden_pairs or (x, y) in seen:
                 continue
             seen.add((x, y))
-            rules.xs.append(x)
-            rules.ys.append(y)
-            rules.families.append(family)
-            rules.ks.append(k)
+            rules.append(x, y, family, k)
             if len(rules) == count:
                 break
         if len(rules) < count and draws > max_draws:

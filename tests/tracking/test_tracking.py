@@ -120,3 +120,26 @@ def test_a_suite_evaluation_is_one_run_with_every_score(tmp_path):
                                 "final/aggregates.overall": 26.25}
     assert run.data.params["model"] == "some/model" and run.data.params["suite.benchmarks"] == '["gsm8k", "ifeval"]'
     assert _scalars(tmp_path / "tensorboard")["final/aggregates.overall"] == [(0, 26.25)]
+
+
+def test_finetune_hands_report_to_to_trl_and_its_loss_matches_metrics_jsonl(tmp_path):
+    pytest.importorskip("trl")
+    from tests.conftest import make_tiny_lm
+
+    rows = [{"prompt": f"Colour of thing {i}?", "completion": ["red", "blue", "green"][i % 3]} for i in range(12)]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (data / "manifest.json").write_text("{}")
+    model = make_tiny_lm(tmp_path / "tiny", [r["prompt"] + " " + r["completion"] for r in rows] * 5, vocab_size=300)
+    out = tmp_path / "run"
+    assert main(["finetune", str(model), str(data), "--out", str(out), "--max-steps", "3", "--logging-steps", "1",
+                 "--batch-size", "4", "--max-length", "64", "--report-to", "tensorboard,mlflow", "--quiet"]) == 0
+    losses = [(r["step"], r["loss"]) for r in _rows(out / "metrics.jsonl") if "loss" in r]
+    assert [s for s, _ in losses] == [1, 2, 3]
+    assert _scalars(out / "tensorboard")["train/loss"] == [(s, pytest.approx(v, rel=1e-5)) for s, v in losses]
+    client = _mlflow(out)
+    (run,) = client.search_runs([client.get_experiment_by_name("divlab-finetune").experiment_id])
+    assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss")] == \
+        [(s, pytest.approx(v, rel=1e-5)) for s, v in losses]
+    assert "TENSORBOARD_LOGGING_DIR" not in __import__("os").environ  # the environment is restored

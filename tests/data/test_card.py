@@ -63,7 +63,8 @@ def test_parquet_splits_load_by_the_card(tmp_path):
 
 def test_a_mixture_has_a_card_with_other_licence_and_its_sources(tmp_path):
     recipe = load_recipe("code-cpu/alpaca-100", {
-        "counts.general": 10, "budget": 40, "sources.code.path": str(SHARED_DATA / "code_alpaca" / "code_alpaca_2k.json.gz"),
+        "counts.general": 10, "budget": 40,
+        "sources.code.path": str(SHARED_DATA / "code_alpaca" / "code_alpaca_2k.json.gz"),
         "sources.general.path": str(SHARED_DATA / "alpaca" / "seed_tasks.jsonl.gz")})
     out = build_mixture(recipe, tmp_path / "mix")
     loaded = _load(out, tmp_path)

@@ -43,7 +43,8 @@ def test_scores_json_records_every_setting_and_a_command_lm_eval_parses_to_them(
     settings = replay["settings"]
     assert [settings[s] for s in ("random_seed", "numpy_random_seed", "torch_random_seed", "fewshot_random_seed")] \
         == [0, 0, 0, 0]
-    assert settings["apply_chat_template"] is True and settings["fewshot_as_multiturn"] is True  # tiny LM has a template
+    # the tiny LM has a chat template
+    assert settings["apply_chat_template"] is True and settings["fewshot_as_multiturn"] is True
     assert settings["gen_kwargs"] == {"max_gen_toks": 6} and settings["limit"] == 2
     assert replay["model_args"]["pretrained"] == str(model) and replay["tasks"] == ["gsm8k"]
     assert set(replay["task_config_sha256"]) == set(replay["task_hashes"]) == {"gsm8k"}

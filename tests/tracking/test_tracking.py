@@ -37,7 +37,7 @@ def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_report_to_values_and_a_missing_library_refused_with_the_install_command(monkeypatch):
+def test_report_to_values_and_a_missing_library_refused_with_the_install_command(monkeypatch, tmp_path):
     assert parse_report_to(None) == () and parse_report_to(["none"]) == ()
     assert parse_report_to(["tensorboard,mlflow", "tensorboard"]) == ("tensorboard", "mlflow")
     with pytest.raises(ConfigError, match="unknown tracker"):
@@ -47,6 +47,14 @@ def test_report_to_values_and_a_missing_library_refused_with_the_install_command
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if not installed
     with pytest.raises(TrackingError, match=r"pip install 'divlab\[tracking\]'"):
         check_installed(["tensorboard", "mlflow"])
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    with pytest.raises(TrackingError, match="pip install wandb"):
+        main_args = ["reproduce", "e1", "--preset", "smoke", "--out", str(tmp_path / "e1"), "--report-to", "wandb"]
+        from divlab.cli import build_parser
+
+        args = build_parser(main_args).parse_args(main_args)
+        args.handler(args)  # refused before any cell runs
+    assert not (tmp_path / "e1").exists()
 
 
 def test_train_reports_loss_and_learning_curve_as_in_metrics_jsonl(tmp_path, capsys):
@@ -91,7 +99,8 @@ def test_a_sweep_is_one_experiment_each_cell_a_run_with_its_config_and_results(t
     for cell_id, (config, result) in cells.items():
         run = runs[cell_id]
         flat = flatten(config)
-        assert run.data.params == {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in flat.items()}
+        assert run.data.params == {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+                                   for k, v in flat.items()}
         assert run.data.tags["divlab.group"] == "e1/smoke"
         assert run.data.metrics["final/unseen.accuracy"] == pytest.approx(result["unseen"]["accuracy"])
         assert run.data.metrics["final/train.final_loss"] == pytest.approx(result["train"]["final_loss"])
@@ -114,7 +123,8 @@ def test_a_suite_evaluation_is_one_run_with_every_score(tmp_path):
     log_scores(["mlflow", "tensorboard"], "some/model", config, scores, tmp_path)
     client = _mlflow(tmp_path)
     (run,) = client.search_runs([client.get_experiment_by_name("divlab-evaluate/generalist-offline").experiment_id])
-    assert run.data.metrics == {"final/benchmarks.gsm8k.score": 12.5, "final/benchmarks.gsm8k.metrics.exact_match": 12.5,
+    assert run.data.metrics == {"final/benchmarks.gsm8k.score": 12.5,
+                                "final/benchmarks.gsm8k.metrics.exact_match": 12.5,
                                 "final/benchmarks.ifeval.score": 40.0,
                                 "final/benchmarks.ifeval.metrics.prompt_level_strict": 40.0,
                                 "final/aggregates.overall": 26.25}

@@ -1,6 +1,6 @@
 """The Ray backend on a real two-node cluster (Ray's own `cluster_utils.Cluster`, both nodes on 127.0.0.1),
 with the worker node killed while it runs a cell: that cell runs again on the other node, no finished cell
-is lost or run twice, and the store equals a local run's. ~60-90 s on 2 cores (two Ray nodes, E1's smoke
+is lost or run twice, and the store equals a local run's. ~30-40 s on 2 cores (two Ray nodes, E1's smoke
 grid twice)."""
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def _kill_when_both_nodes_run_a_cell(cluster, worker, out: Path, killed: dict) -
         if len(started) >= 2:
             finished = _finished(out)
             if len(started - set(finished)) >= 2:
-                killed.update(running=started - set(finished), finished_at=finished)
+                killed.update(running=started - set(finished), finished_at=finished,
+                              raylet=worker.all_processes["raylet"][0].process)
                 cluster.remove_node(worker, allow_graceful=False)
                 killed["at"] = time.monotonic()
                 return
@@ -78,13 +79,12 @@ def test_a_killed_worker_nodes_cells_run_again_elsewhere_and_the_store_equals_a_
             killer.start()
             counts = run_sweep("e1", "smoke", out, backend="ray", threads=1, progress=False)
             killer.join()
-            alive = len([n for n in ray.nodes() if n["Alive"]])
         finally:
             ray.shutdown()
             cluster.shutdown()
 
     assert killed.get("at"), "the worker node was never seen running a cell"
-    assert alive == 1
+    assert killed["raylet"].poll() is not None  # the worker node is gone (Ray's own view lags by its heartbeat)
     assert counts == {"pending": 0, "running": 0, "done": 3, "failed": 0}
     rows = {r["cell_id"]: r for r in ResultStore(out).rows()}
     assert {c: _deterministic(r["result"]) for c, r in rows.items()} == expected
@@ -96,3 +96,5 @@ def test_a_killed_worker_nodes_cells_run_again_elsewhere_and_the_store_equals_a_
         log = (out / "cells" / cell_id / "metrics.jsonl").read_text().splitlines()
         steps = [json.loads(line)["step"] for line in log]
         assert len(steps) == len(set(steps))
+# Checked that it can fail: with the Ray task's max_retries at 0 (as before), the killed node's cell is
+# recorded failed ({'done': 2, 'failed': 1}).

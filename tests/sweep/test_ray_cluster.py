@@ -1,7 +1,8 @@
 """The Ray backend on a real two-node cluster (Ray's own `cluster_utils.Cluster`, both nodes on 127.0.0.1),
 with the worker node killed while it runs a cell: that cell runs again on the other node, no finished cell
 is lost or run twice, and the store equals a local run's. ~30-40 s on 2 cores (two Ray nodes, E1's smoke
-grid twice)."""
+grid twice). It fails as it should with the Ray task's max_retries at 0 (as before): the killed node's cell
+is then recorded failed."""
 
 from __future__ import annotations
 
@@ -96,5 +97,3 @@ def test_a_killed_worker_nodes_cells_run_again_elsewhere_and_the_store_equals_a_
         log = (out / "cells" / cell_id / "metrics.jsonl").read_text().splitlines()
         steps = [json.loads(line)["step"] for line in log]
         assert len(steps) == len(set(steps))
-# Checked that it can fail: with the Ray task's max_retries at 0 (as before), the killed node's cell is
-# recorded failed ({'done': 2, 'failed': 1}).

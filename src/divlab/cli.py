@@ -50,6 +50,12 @@ def add_set_flag(parser: argparse.ArgumentParser, example: str) -> None:
                         help=f"override one field (repeatable; values are TOML), e.g. --set {example}")
 
 
+def add_report_to_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report-to", action="append", metavar="none|tensorboard|mlflow|wandb",
+                        help="experiment trackers to log to, offline (repeatable or comma-separated; default none): "
+                             "TensorBoard event files and an MLflow file store in the run directory, W&B offline")
+
+
 def add_config_flags(parser: argparse.ArgumentParser, config_class: type, skip: Sequence[str] = (),
                      aliases: dict[str, str] | None = None) -> None:
     """One flag per field of a config dataclass (`n_layer` -> `--n-layer`), defaulting to None so that only
@@ -200,15 +206,22 @@ def _train(parser: argparse.ArgumentParser):
     add_config_flags(parser, ModelConfig, aliases={"n_positions": "context"})
     add_config_flags(parser, TrainConfig, skip=("model",), aliases={"warmup_steps": "warmup", "max_steps": "steps"})
     add_set_flag(parser, "model.n_embd=96 or lr=3e-3 (train.lr=3e-3)")
+    add_report_to_flag(parser)
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
+        from divlab.tracking import parse_report_to, tracked
         from divlab.train import train
 
         sets = sectioned(parse_overrides(args.overrides), ("model", "train"), default="train")
         model = ModelConfig.from_preset(args.model, {**given_values(args, ModelConfig), **sets["model"]})
         config = TrainConfig.from_dict({**given_values(args, TrainConfig), **sets["train"], "model": model})
-        summary = train(args.dataset, args.out, config, progress=not args.quiet)
+        with tracked(parse_report_to(args.report_to), experiment="divlab-train", run_name=Path(args.out).name,
+                     root=args.out, tensorboard_dir=Path(args.out) / "tensorboard",
+                     params={"dataset": args.dataset, **config.to_dict()}) as tracking:
+            summary = train(args.dataset, args.out, config, progress=not args.quiet)
+            if tracking is not None:
+                tracking.log_summary(summary)
         print(
             f"trained {summary['steps']} steps ({summary['epochs']:.2f} epochs), final loss {summary['final_loss']:.4f}, "
             f"{summary['tokens_per_s']:,.0f} tokens/s; model in {Path(args.out) / 'model'}"
@@ -261,12 +274,16 @@ def _reproduce(parser: argparse.ArgumentParser):
                         help="train up to N cells of one model shape together as one batched model (pays on a GPU, "
                              "where one small model cannot fill the device; on a CPU one cell per core is faster)")
     add_set_flag(parser, "train.epochs=2 (a field of the preset's sections, for every cell)")
+    add_report_to_flag(parser)
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.sweep import run_sweep
+        from divlab.tracking import configure_sweep, parse_report_to
 
+        # each cell a run of the experiment "<experiment>/<preset>"
+        configure_sweep(parse_report_to(args.report_to), args.out, f"{args.experiment}/{args.preset}")
         if args.experiment == "all":
             return _reproduce_gallery(args)
         if args.only:
@@ -483,18 +500,22 @@ def _finetune(parser: argparse.ArgumentParser):
     add_config_flags(parser, FinetuneConfig, skip=("target_modules",))
     parser.add_argument("--target-modules", help="LoRA targets: all-linear (default) or a,b,c")
     add_set_flag(parser, "lr=2e-4 (finetune.lr=2e-4)")
+    add_report_to_flag(parser)
     parser.add_argument("--quiet", action="store_true")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.finetune import finetune
+        from divlab.tracking import parse_report_to
+        from divlab.tracking.transformers import trainer_tracking
 
         values = {**given_values(args, FinetuneConfig),
                   **sectioned(parse_overrides(args.overrides), ("finetune",), default="finetune")["finetune"]}
         if args.target_modules:
             targets = args.target_modules
             values["target_modules"] = targets if targets == "all-linear" else tuple(t for t in targets.split(",") if t)
-        summary = finetune(args.model, args.dataset, args.out, FinetuneConfig.from_dict(values),
-                           progress=not args.quiet)
+        with trainer_tracking(parse_report_to(args.report_to), args.out, "divlab-finetune") as report_to:
+            summary = finetune(args.model, args.dataset, args.out, FinetuneConfig.from_dict(values),
+                               progress=not args.quiet, report_to=report_to)
         print(f"fine-tuned {summary['model']} ({summary['trainable_parameters']:,} of {summary['parameters']:,} "
               f"parameters trainable) for {summary['steps']} steps on {summary['examples']} examples, "
               f"train loss {summary['train_loss']:.4f}; adapter in {summary['adapter']}")
@@ -515,12 +536,15 @@ def _evaluate(parser: argparse.ArgumentParser):
     parser.add_argument("--limit", type=int, help="first N examples of each task (a quick look; marked partial)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
     add_set_flag(parser, "max_gen_toks=256 or data.gsm8k=FILE")
+    add_report_to_flag(parser)
     parser.add_argument("--list-suites", action="store_true", help="list the suite presets and exit")
 
     def run(args: argparse.Namespace) -> int:
         from divlab.evalsuite import evaluate_suite, load_suite
         from divlab.evalsuite.report import format_scores
         from divlab.preset_files import preset_names
+        from divlab.tracking import check_installed, parse_report_to
+        from divlab.tracking.results import log_scores
 
         if args.list_suites:
             print("\n".join(preset_names("suites")))
@@ -533,7 +557,11 @@ def _evaluate(parser: argparse.ArgumentParser):
         if args.device:
             overrides["device"] = args.device
         config = load_suite(args.suite, overrides)
-        print(format_scores(evaluate_suite(args.model, config, args.out)))
+        report_to = parse_report_to(args.report_to)
+        check_installed(report_to)  # refused before the model is loaded
+        scores = evaluate_suite(args.model, config, args.out)
+        log_scores(report_to, args.model, config, scores, args.out)
+        print(format_scores(scores))
         return 0
 
     return run

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 from divlab.atomic import replace_dir
+from divlab.data.card import write_dataset_card
 from divlab.errors import DataError
 from divlab.rundir import check_identity
 
@@ -87,6 +88,7 @@ def atomic_dataset_dir(out_dir: str | Path, overwrite: bool = False) -> Iterator
         if out_dir.exists() and not overwrite:
             # Another process completed the same directory meanwhile: theirs stands, ours is dropped.
             raise DatasetDirError(f"{out_dir} was created by another process while this one was writing")
+        write_dataset_card(partial)  # README.md with HF's YAML header, from the manifest just written
         replace_dir(partial, out_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

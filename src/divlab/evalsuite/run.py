@@ -155,17 +155,21 @@ class Loaded:
     tokenizer: object
     device: str
     chat: bool
+    lm_eval_model_args: dict  # what `lm_eval --model_args` would load for the same model
 
 
 def _load(name: str, config: SuiteConfig) -> Loaded:
     from divlab.device import resolve_device
-    from divlab.models.pretrained import load_causal_lm
+    from divlab.evalsuite.replay import model_args
+    from divlab.models.pretrained import adapter_base, load_causal_lm, resolve_model
 
     device = resolve_device(config.device)
     model, tokenizer = load_causal_lm(name, device)
     model.eval()
     chat = config.chat == "true" or (config.chat == "auto" and bool(getattr(tokenizer, "chat_template", None)))
-    return Loaded(name, model, tokenizer, device, chat)
+    lm_args = model_args(name, resolve_model(adapter_base(name) or name),
+                         (Path(name) / "tokenizer_config.json").is_file(), str(model.dtype).removeprefix("torch."))
+    return Loaded(name, model, tokenizer, device, chat, lm_args)
 
 
 def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig, bench_dir: Path) -> dict:
@@ -173,24 +177,27 @@ def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig,
     from lm_eval.models.huggingface import HFLM
 
     from divlab.evalsuite.lm_eval_io import quiet_lm_eval, task_manager, write_samples
+    from divlab.evalsuite.replay import lm_eval_settings, replay_record
 
     quiet_lm_eval()
     benchmark = planned.benchmark
     tasks = benchmark.task_configs(planned.source, planned.few_shot, config.subtasks.get(benchmark.name))
     lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=config.batch_size, device=loaded.device)
+    settings = lm_eval_settings(seed=config.seed, chat=loaded.chat, limit=config.limit_of(benchmark.name),
+                                max_gen_toks=config.max_gen_toks, batch_size=config.batch_size)
     output = lm_eval.simple_evaluate(
-        model=lm, tasks=tasks, limit=config.limit_of(benchmark.name), use_cache=str(bench_dir / "requests"),
-        log_samples=True, apply_chat_template=loaded.chat, bootstrap_iters=0,
-        gen_kwargs={"max_gen_toks": config.max_gen_toks} if config.max_gen_toks else None,
-        random_seed=config.seed, numpy_random_seed=config.seed, torch_random_seed=config.seed,
-        fewshot_random_seed=config.seed, task_manager=task_manager(),
+        model=lm, tasks=tasks, use_cache=str(bench_dir / "requests"), log_samples=True, task_manager=task_manager(),
+        **{k: v for k, v in settings.items() if k != "batch_size"},  # the model object carries its batch size
     )
     write_samples(output, bench_dir / "samples.jsonl")
     scored = benchmark.score(output)
     return {**scored, "tasks": {task: {k: v for k, v in values.items() if isinstance(v, (int, float))}
                                 for task, values in output["results"].items()},
             "examples": sum(v["effective"] for v in output["n-samples"].values()),
-            "chat_template": loaded.chat, "lm_eval": lm_eval.__version__}
+            "chat_template": loaded.chat, "lm_eval": lm_eval.__version__,
+            "lm_eval_replay": replay_record(tasks=[t["task"] for t in tasks], settings=settings,
+                                            model_arguments=loaded.lm_eval_model_args, device=loaded.device,
+                                            output=output, source=planned.source.describe())}
 
 
 def _run_code(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig, bench_dir: Path) -> dict:

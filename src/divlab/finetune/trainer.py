@@ -101,7 +101,7 @@ class _MetricsLog:
 
 
 def build_trainer(model, tokenizer, train_set, checkpoints: Path, config: FinetuneConfig, device: str,
-                  eight_bit: bool = False, progress: bool = True, callbacks=()):
+                  eight_bit: bool = False, progress: bool = True, callbacks=(), report_to=()):
     """TRL's SFTTrainer with LoRA and divlab's settings (also what the tests inspect for the loss mask)."""
     import torch
     from peft import LoraConfig
@@ -117,7 +117,7 @@ def build_trainer(model, tokenizer, train_set, checkpoints: Path, config: Finetu
         bf16=device == "cuda" and torch.cuda.is_bf16_supported() and not eight_bit, fp16=False,
         gradient_checkpointing=False, use_cpu=device == "cpu",
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
-        logging_steps=config.logging_steps, report_to=[], disable_tqdm=not progress,
+        logging_steps=config.logging_steps, report_to=list(report_to), disable_tqdm=not progress,
         dataloader_num_workers=0, dataset_num_proc=None,
     )
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
@@ -184,8 +184,9 @@ def _save_adapter(trainer, tokenizer, model: str, adapter: Path) -> None:
 
 
 def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: FinetuneConfig = FinetuneConfig(),
-             progress: bool = True) -> dict:
-    """Train a LoRA adapter; resume an interrupted run; return the summary (also in summary.json)."""
+             progress: bool = True, report_to=()) -> dict:
+    """Train a LoRA adapter; resume an interrupted run; return the summary (also in summary.json).
+    `report_to`: handed to TRL (transformers' integrations: tensorboard, mlflow, wandb)."""
     out_dir, dataset_dir = Path(out_dir), Path(dataset_dir)
     finished = _finished(out_dir, model, config)
     if finished is not None:
@@ -199,7 +200,7 @@ def finetune(model: str, dataset_dir: str | Path, out_dir: str | Path, config: F
     checkpoints = out_dir / "checkpoints"
     existed = out_dir.exists()
     trainer = build_trainer(base, tokenizer, training_dataset(rows, chat), checkpoints, config, device, eight_bit,
-                            progress, callbacks=[_MetricsLog.make(out_dir / "metrics.jsonl")])
+                            progress, callbacks=[_MetricsLog.make(out_dir / "metrics.jsonl")], report_to=report_to)
     kept = len(trainer.train_dataset)
     if kept == 0:  # TRL drops rows whose completion was cut off entirely by max_length
         if not existed:  # the Trainer makes its output directory when it starts; leave nothing behind

@@ -93,6 +93,9 @@ def _loopback_only():
             constants.ENABLE_RAY_CLUSTER = was
 
 
+NODE_FAILURE_RETRIES = 3
+
+
 def run_ray(units: list[Unit], run_dir: str, threads: int, on_start: OnStart, on_result: OnResult, address: str | None = None) -> None:
     """Each cell is a Ray task reserving `threads` CPUs. On a cluster, `run_dir` must be on storage that every
     node sees (results still come back to this process)."""
@@ -110,7 +113,9 @@ def _run_ray(units, run_dir, threads, on_start, on_result, address) -> None:
         local = {} if address else {"num_cpus": max(threads, multiprocessing.cpu_count()), "_node_ip_address": LOOPBACK}
         ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **local)
     try:
-        task = ray.remote(num_cpus=threads, max_retries=0)(run_unit)
+        # A node or worker process that dies takes its cells with it: Ray runs them again elsewhere (retries
+        # are for such system failures only; a cell's own error comes back as its outcome, never raised).
+        task = ray.remote(num_cpus=threads, max_retries=NODE_FAILURE_RETRIES)(run_unit)
         futures = {}
         for unit in units:
             for cell_id, _ in unit:

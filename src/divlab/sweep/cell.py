@@ -15,8 +15,13 @@ def run_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         from divlab.experiments.registry import kind_of
+        from divlab.tracking import cell_run
 
-        return _with_provenance({"ok": True, "result": kind_of(config).run(cell_id, config, run_dir, threads)})
+        with cell_run(cell_id, config) as tracked:  # a run per cell when the sweep reports to trackers
+            result = kind_of(config).run(cell_id, config, run_dir, threads)
+            if tracked is not None:
+                tracked.log_summary(result)
+        return _with_provenance({"ok": True, "result": result})
     except BaseException:  # noqa: BLE001 - a failing cell is recorded, the sweep goes on
         return {"ok": False, "error": traceback.format_exc()}
 

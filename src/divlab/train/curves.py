@@ -15,6 +15,7 @@ import torch
 from divlab.atomic import atomic_write_json, atomic_write_text
 from divlab.models.tokenizer import CharTokenizer
 from divlab.rundir import PROGRESS_FILE as PROGRESS
+from divlab.tracking import log_training
 from divlab.train.batching import IGNORE, TokenizedSplit, collate_stacked, tokenize_split
 
 METRICS = "metrics.jsonl"
@@ -50,6 +51,7 @@ class MetricsLog:
                   "tokens_seen": state.tokens_seen[member], "elapsed_s": elapsed, **values}
         self.handle.write(json.dumps(record) + "\n")
         self.handle.flush()
+        log_training(record)  # to TensorBoard / MLflow / W&B when the command reports to them
         self.last_loss = values.get("loss", self.last_loss)
         rate = state.step / max(elapsed, 1e-9)  # over the whole run, resumed parts included
         atomic_write_json(self.run_dir / PROGRESS, {

@@ -1,0 +1,155 @@
+"""Experiment tracking read back through each library's own reader (TensorBoard's event accumulator, MLflow's
+client) and compared with what divlab itself wrote: metrics.jsonl and the sweep's store. ~40 s on 2 cores
+(a 3-cell smoke sweep, a few-step `divlab train`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from divlab.cli import main
+from divlab.errors import ConfigError
+from divlab.tracking import TrackingError, check_installed, flatten, parse_report_to
+
+pytest.importorskip("tensorboard")
+pytest.importorskip("mlflow")
+
+
+def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def _mlflow(root: Path):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=(root / "mlruns").resolve().as_uri())
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_report_to_values_and_a_missing_library_refused_with_the_install_command(monkeypatch, tmp_path):
+    assert parse_report_to(None) == () and parse_report_to(["none"]) == ()
+    assert parse_report_to(["tensorboard,mlflow", "tensorboard"]) == ("tensorboard", "mlflow")
+    with pytest.raises(ConfigError, match="unknown tracker"):
+        parse_report_to(["comet"])
+    with pytest.raises(ConfigError, match="none"):
+        parse_report_to(["none", "mlflow"])
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if not installed
+    with pytest.raises(TrackingError, match=r"pip install 'divlab\[tracking\]'"):
+        check_installed(["tensorboard", "mlflow"])
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    with pytest.raises(TrackingError, match="pip install wandb"):
+        main_args = ["reproduce", "e1", "--preset", "smoke", "--out", str(tmp_path / "e1"), "--report-to", "wandb"]
+        from divlab.cli import build_parser
+
+        args = build_parser(main_args).parse_args(main_args)
+        args.handler(args)  # refused before any cell runs
+    assert not (tmp_path / "e1").exists()
+
+
+def test_train_reports_loss_and_learning_curve_as_in_metrics_jsonl(tmp_path, capsys):
+    assert main(["generate", "--preset", "smoke", "--out", str(tmp_path / "data"), "--quiet"]) == 0
+    out = tmp_path / "run"
+    assert main(["train", str(tmp_path / "data"), "--out", str(out), "--model", "tiny", "--epochs", "1",
+                 "--eval-every", "3", "--log-every", "2", "--report-to", "tensorboard", "--report-to", "mlflow",
+                 "--quiet"]) == 0
+    rows = _rows(out / "metrics.jsonl")
+    losses = [(r["step"], r["loss"]) for r in rows if "loss" in r]
+    curve = [(r["examples_seen"], r["unseen_accuracy"]) for r in rows if "unseen_accuracy" in r]
+    assert len(losses) >= 3 and len(curve) >= 2
+
+    scalars = _scalars(out / "tensorboard")
+    assert [(s, pytest.approx(v)) for s, v in losses] == scalars["train/loss"]
+    assert [(x, pytest.approx(v)) for x, v in curve] == scalars["curve/unseen_accuracy"]  # against examples
+
+    client = _mlflow(out)
+    (run,) = client.search_runs([client.get_experiment_by_name("divlab-train").experiment_id])
+    assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "train/loss")] \
+        == [(s, pytest.approx(v)) for s, v in losses]
+    summary = json.loads((out / "summary.json").read_text())
+    assert run.data.metrics["final/final_loss"] == pytest.approx(summary["final_loss"])
+    recorded = json.loads((out / "run_config.json").read_text())["train"]
+    assert run.data.params["lr"] == json.dumps(recorded["lr"]) and run.data.params["model.n_embd"] == "64"
+    assert run.data.params["dataset"] == str(tmp_path / "data")
+
+
+def test_a_sweep_is_one_experiment_each_cell_a_run_with_its_config_and_results(tmp_path, capsys):
+    out = tmp_path / "e1"
+    assert main(["reproduce", "e1", "--preset", "smoke", "--out", str(out), "--quiet", "--no-report",
+                 "--workers", "1", "--set", "train.eval_every=4", "--report-to", "mlflow,tensorboard"]) == 0
+    with sqlite3.connect(out / "results.sqlite") as store:
+        cells = {cell_id: (json.loads(config), json.loads(result))
+                 for cell_id, config, result in store.execute("SELECT cell_id, config, result FROM cells")}
+    assert len(cells) == 3
+
+    client = _mlflow(out)  # the MLflow store lies beside the sweep's database
+    experiment = client.get_experiment_by_name("e1/smoke")
+    runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == set(cells)
+    for cell_id, (config, result) in cells.items():
+        run = runs[cell_id]
+        flat = flatten(config)
+        assert run.data.params == {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+                                   for k, v in flat.items()}
+        assert run.data.tags["divlab.group"] == "e1/smoke"
+        assert run.data.metrics["final/unseen.accuracy"] == pytest.approx(result["unseen"]["accuracy"])
+        assert run.data.metrics["final/train.final_loss"] == pytest.approx(result["train"]["final_loss"])
+        rows = _rows(out / "cells" / cell_id / "metrics.jsonl")
+        history = client.get_metric_history(run.info.run_id, "curve/seen_accuracy")
+        assert [(m.step, m.value) for m in history] == \
+            [(r["examples_seen"], pytest.approx(r["seen_accuracy"])) for r in rows if "seen_accuracy" in r]
+        scalars = _scalars(out / "tensorboard" / cell_id)
+        assert scalars["train/loss"] == [(r["step"], pytest.approx(r["loss"])) for r in rows if "loss" in r]
+
+
+def test_a_suite_evaluation_is_one_run_with_every_score(tmp_path):
+    from divlab.evalsuite.suite import SuiteConfig
+    from divlab.tracking.results import log_scores
+
+    scores = {"benchmarks": {"gsm8k": {"score": 12.5, "metrics": {"exact_match": 12.5}},
+                             "ifeval": {"score": 40.0, "metrics": {"prompt_level_strict": 40.0}}},
+              "aggregates": {"overall": 26.25, "missing": []}}
+    config = SuiteConfig(name="generalist-offline", benchmarks=("gsm8k", "ifeval"))
+    log_scores(["mlflow", "tensorboard"], "some/model", config, scores, tmp_path)
+    client = _mlflow(tmp_path)
+    (run,) = client.search_runs([client.get_experiment_by_name("divlab-evaluate/generalist-offline").experiment_id])
+    assert run.data.metrics == {"final/benchmarks.gsm8k.score": 12.5,
+                                "final/benchmarks.gsm8k.metrics.exact_match": 12.5,
+                                "final/benchmarks.ifeval.score": 40.0,
+                                "final/benchmarks.ifeval.metrics.prompt_level_strict": 40.0,
+                                "final/aggregates.overall": 26.25}
+    assert run.data.params["model"] == "some/model" and run.data.params["suite.benchmarks"] == '["gsm8k", "ifeval"]'
+    assert _scalars(tmp_path / "tensorboard")["final/aggregates.overall"] == [(0, 26.25)]
+
+
+def test_finetune_hands_report_to_to_trl_and_its_loss_matches_metrics_jsonl(tmp_path):
+    pytest.importorskip("trl")
+    from tests.conftest import make_tiny_lm
+
+    rows = [{"prompt": f"Colour of thing {i}?", "completion": ["red", "blue", "green"][i % 3]} for i in range(12)]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (data / "manifest.json").write_text("{}")
+    model = make_tiny_lm(tmp_path / "tiny", [r["prompt"] + " " + r["completion"] for r in rows] * 5, vocab_size=300)
+    out = tmp_path / "run"
+    assert main(["finetune", str(model), str(data), "--out", str(out), "--max-steps", "3", "--logging-steps", "1",
+                 "--batch-size", "4", "--max-length", "64", "--report-to", "tensorboard,mlflow", "--quiet"]) == 0
+    losses = [(r["step"], r["loss"]) for r in _rows(out / "metrics.jsonl") if "loss" in r]
+    assert [s for s, _ in losses] == [1, 2, 3]
+    assert _scalars(out / "tensorboard")["train/loss"] == [(s, pytest.approx(v, rel=1e-5)) for s, v in losses]
+    client = _mlflow(out)
+    (run,) = client.search_runs([client.get_experiment_by_name("divlab-finetune").experiment_id])
+    assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss")] == \
+        [(s, pytest.approx(v, rel=1e-5)) for s, v in losses]
+    assert "TENSORBOARD_LOGGING_DIR" not in __import__("os").environ  # the environment is restored

@@ -5,6 +5,7 @@ Plumbing is the top-level modules (errors, atomic, registry, plotting, preset_fi
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("plumbing",),
+    ("tracking",),  # experiment trackers (TensorBoard, MLflow, W&B): what train, sweep and the CLI report to
     ("markov",),
     ("data",),  # the dataset format every task writes through
     ("tasks",),

@@ -22,14 +22,22 @@ SYNTHETIC_LICENSE = "apache-2.0"
 DATA_SUFFIXES = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
 
+# Task name -> its one-line description. Filled by divlab.tasks.registry when it loads (tasks sit above data in
+# divlab.layers, so the card cannot look tasks up itself); every task dataset is generated through that registry.
+_task_describer: list = []
+
+
+def describe_tasks_with(describe) -> None:
+    """Register `describe(task_name) -> str`, the tasks layer's own description of a task."""
+    _task_describer[:] = [describe]
+
+
 def _description(manifest: dict) -> str:
     task = manifest.get("task")
     if task:
-        try:  # the task states its own description (tasks and data are one layer; imported only here)
-            from divlab.tasks.registry import get_task
-
-            return f"divlab task `{task}`: {get_task(task).description}."
-        except Exception:  # noqa: BLE001 - a plug-in task gone missing still gets a card
+        try:
+            return f"divlab task `{task}`: {_task_describer[0](task)}."
+        except Exception:  # noqa: BLE001 - no registry loaded, or a plug-in task gone missing: still a card
             return f"divlab task `{task}`."
     if manifest.get("format") == "divlab-mixture":
         counts = ", ".join(f"{name} {count}" for name, count in manifest.get("counts", {}).items())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from divlab.data.card import describe_tasks_with
 from divlab.errors import ConfigError
 from divlab.preset_files import find_preset, preset_names, read_toml
 from divlab.registry import Registry, load_attribute
@@ -92,6 +93,13 @@ def register_task(spec: TaskSpec) -> TaskSpec:
 
 def get_task(name: str) -> TaskSpec:
     return TASKS.get(name)
+
+
+def _describe(name: str) -> str:
+    return get_task(name).description
+
+
+describe_tasks_with(_describe)  # dataset cards name the task's description (data cannot import tasks)
 
 
 def find_task(name) -> TaskSpec | None:

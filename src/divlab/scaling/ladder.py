@@ -67,7 +67,7 @@ class Point:
     seed: int
     unseen: float
     seen: float
-    wall_s: float | None
+    train_s: float | None  # the cell's training time (what grows with the budget; kept when a cell is re-evaluated)
     fp32_gflops: float | None  # the measuring machine's fp32 peak per thread, when the cell recorded it
 
 
@@ -163,7 +163,8 @@ def read_ladder(directory, section: str = "e1") -> Ladder:
             produced = row["result"].get("produced_by") or {}
             rung.points.append(Point(int(row["point"][INSTRUCTIONS_AXIS]), int(row["seed"]),
                                      float(row["result"]["unseen"]["accuracy"]), float(row["result"]["seen"]["accuracy"]),
-                                     row["result"].get("wall_s"), produced.get("fp32_gflops_per_thread")))
+                                     row["result"].get("train", {}).get("elapsed_s", row["result"].get("wall_s")),
+                                     produced.get("fp32_gflops_per_thread")))
             rung.sources.add(relative)
     rungs = list(by_recipe.values())
     if rungs:

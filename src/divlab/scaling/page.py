@@ -62,7 +62,7 @@ def build_ladder_page(ladder: Ladder, figure_dir: Path) -> Page:
         "S* = budget / I*."))
     page.blocks.append(Table(
         ["budget", "model", "non-embedding params", "cells", "seeds", "I* [95 %]", "S* (examples per instruction)",
-         "cell time", "per cell"],
+         "training time", "per cell"],
         [[f"{r.recipe.budget:,}", r.recipe.model, f"{r.recipe.params:,}", len(r.points), len(r.seeds),
           _interval(thresholds[id(r)]),
           f"{thresholds[id(r)].examples_per_instruction:,.0f}" if thresholds[id(r)].estimable else "–",
@@ -107,7 +107,7 @@ def _unfinished(ladder: Ladder) -> list[str]:
 
 
 def _cell_seconds(rung: Rung) -> float:
-    return float(sum(p.wall_s or 0 for p in rung.points))
+    return float(sum(p.train_s or 0 for p in rung.points))
 
 
 def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path) -> list:
@@ -275,8 +275,9 @@ def _cost_blocks(base: list[Rung]) -> list:
     verdict = ("about linear" if 0.8 <= slope <= 1.2 else "worse than linear" if slope > 1.2 else "better than linear "
                "(fixed costs per cell weigh on the small rungs)")
     return [Text("Cost", "h2"),
-            Text(f"Cell time per cell grows as budget^{slope:.2f} over the budget ladder: {verdict}. Per rung: "
-                 + "; ".join(f"{b:,} examples {s / 60:.1f} min" for b, s in per_cell) + " (one thread per cell).")]
+            Text(f"Training time per cell grows as budget^{slope:.2f} over the budget ladder: {verdict}. Per rung: "
+                 + "; ".join(f"{b:,} examples {s / 60:.1f} min" for b, s in per_cell) + " (one thread per cell, two cells at once on 2 cores, on a machine shared with other work: read the times '
+                 'against the fp32 peak above).")]
 
 
 def _e4_blocks(ladder: Ladder) -> list:

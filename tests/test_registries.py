@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from divlab.codeeval.benchmarks import CODE_BENCHMARKS
 from divlab.diversity.measures import MEASURES
 from divlab.errors import ConfigError
 from divlab.evalsuite.benchmark import BENCHMARKS
@@ -14,7 +15,8 @@ from divlab.experiments.registry import KINDS
 from divlab.registry import Registry, load_attribute
 from divlab.tasks import TASKS
 
-REGISTRIES = {"tasks": TASKS, "kinds": KINDS, "benchmarks": BENCHMARKS, "measures": MEASURES}
+REGISTRIES = {"tasks": TASKS, "kinds": KINDS, "benchmarks": BENCHMARKS, "code benchmarks": CODE_BENCHMARKS,
+              "measures": MEASURES}
 ENTRIES = [(name, entry) for name, registry in REGISTRIES.items() for entry in registry.names()]
 
 

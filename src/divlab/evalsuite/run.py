@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from divlab.errors import DataError, DivlabError
-from divlab.evalsuite.benchmark import Benchmark, LmEvalBenchmark, Source, get_benchmark
+from divlab.evalsuite.benchmark import LmEvalBenchmark, Source, SuiteBenchmark, get_benchmark
 from divlab.evalsuite.suite import SuiteConfig
 
 RESULT = "result.json"
@@ -28,13 +28,13 @@ class SuiteError(DivlabError):
 
 @dataclass(frozen=True)
 class PlannedBenchmark:
-    benchmark: Benchmark
+    benchmark: SuiteBenchmark
     source: Source
     few_shot: Source | None
     rows: int | None
 
 
-def _local_file(benchmark: Benchmark, given: str | None, name: str | None) -> Path | None:
+def _local_file(benchmark: SuiteBenchmark, given: str | None, name: str | None) -> Path | None:
     from divlab.data.locate import locate
     from divlab.mix.sources import SourceError, packaged_file
 

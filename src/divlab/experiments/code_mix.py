@@ -30,7 +30,7 @@ DERIVED = ("final_counts", "general_share")  # what resolve adds to the mix sect
 
 
 def resolve_code_mix(config: dict) -> dict:
-    from divlab.codeeval.benchmarks import LOADERS
+    from divlab.codeeval.benchmarks import CODE_BENCHMARKS
     from divlab.experiments.mixture_chain import resolve_chain
 
     recipe_name, mix, recipe, model, finetune = resolve_chain(config, DERIVED)
@@ -40,8 +40,9 @@ def resolve_code_mix(config: dict) -> dict:
     share = (total - counts.get(base, 0)) / total if base and total else None
     codeeval = check_known("codeeval", config.get("codeeval", {}), CODEEVAL_DEFAULTS)
     for name in codeeval["benchmarks"]:
-        if name not in LOADERS:
-            raise ConfigError("codeeval.benchmarks", name, f"unknown benchmark; known: {', '.join(sorted(LOADERS))}")
+        if name not in CODE_BENCHMARKS:
+            raise ConfigError("codeeval.benchmarks", name, f"unknown code benchmark; known: "
+                                                           f"{', '.join(CODE_BENCHMARKS.names())}")
     if codeeval["prompt_style"] not in ("auto", "base", "chat"):
         raise ConfigError("codeeval.prompt_style", codeeval["prompt_style"], "must be auto, base or chat")
     return {"kind": "code-mix", "mix": {"recipe": recipe_name, **mix, "final_counts": counts, "general_share": share},

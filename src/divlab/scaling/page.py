@@ -276,8 +276,9 @@ def _cost_blocks(base: list[Rung]) -> list:
                "(fixed costs per cell weigh on the small rungs)")
     return [Text("Cost", "h2"),
             Text(f"Training time per cell grows as budget^{slope:.2f} over the budget ladder: {verdict}. Per rung: "
-                 + "; ".join(f"{b:,} examples {s / 60:.1f} min" for b, s in per_cell) + " (one thread per cell, two cells at once on 2 cores, on a machine shared with other work: read the times '
-                 'against the fp32 peak above).")]
+                 + "; ".join(f"{b:,} examples {s / 60:.1f} min" for b, s in per_cell)
+                 + " (one thread per cell, two cells at once on 2 cores, on a machine shared with other work: read the "
+                 "times against the fp32 peak above).")]
 
 
 def _e4_blocks(ladder: Ladder) -> list:

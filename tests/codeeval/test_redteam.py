@@ -1,0 +1,70 @@
+"""The red team's findings (issue 24), each reproduced: a program that learns its expected outputs' lengths
+from what the sandbox sends it, a chat answer that stalls extraction, a sample's text that crashes the run,
+and a kernel keyring shared across the samples of one zygote."""
+
+import json
+import os
+import time
+
+import pytest
+
+from divlab.codeeval import ScoreConfig, load_benchmark, score, score_samples, wire
+from divlab.codeeval.sandbox import isolation
+from tests.codeeval.conftest import DATA
+
+needs_namespaces = pytest.mark.skipif(isolation()[1] != "namespaces", reason="needs user/network namespaces")
+STARTS = ["fresh interpreter", "forked from a zygote"]
+CONFIG = dict(timeout=10, min_time_limit=1.0, gt_time_limit_factor=4.0, per_task_timeout=20.0, memory_bytes=1 << 30,
+              workers=2)
+
+# The red team's completion: 8224 = 8192 + 8 x len("true"), the cap the runner was sent for a true answer.
+LENGTH_ORACLE = "    import sys; f = sys._getframe(1).f_locals; return f[\"modes\"][f[\"i\"]] == 8224\n"
+
+
+def _score_rows(tmp_path, benchmark_name, rows, **config):
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = score_samples(samples, ScoreConfig(benchmark_name, data=DATA[benchmark_name], **{**CONFIG, **config}))
+    return summary, [json.loads(line) for line in (tmp_path / "eval_results.jsonl").read_text().splitlines()]
+
+
+# -- 1. nothing derived from the expected outputs enters the sandbox ------------------------------------
+@pytest.mark.slow
+@needs_namespaces
+@pytest.mark.parametrize("start", STARTS)
+def test_the_expected_outputs_lengths_cannot_forge_a_pass(tmp_path, monkeypatch, start):
+    if start == "fresh interpreter":
+        monkeypatch.setenv("DIVLAB_SANDBOX_ZYGOTE", "0")
+    problem = load_benchmark("humaneval+", DATA["humaneval+"]).problems["HumanEval/3"]
+    rows = [{"task_id": "HumanEval/3", "solution": problem.prompt + problem.canonical_solution},
+            {"task_id": "HumanEval/3", "solution": problem.prompt + LENGTH_ORACLE}]
+    _, results = _score_rows(tmp_path, "humaneval+", rows)
+    assert results[0]["base"]["status"] == "pass" and results[0]["plus"]["status"] == "pass", results[0]
+    assert results[1]["base"]["status"] != "pass", results[1]
+    assert results[1]["plus"]["status"] != "pass", results[1]
+
+
+def test_what_the_sandbox_is_sent_does_not_vary_with_the_expected_outputs(tmp_path, monkeypatch):
+    """Every payload and limit a program can read is the same for each call of a task, and its caps the
+    same for tasks whose answers differ in length; the per-call caps stay in the parent."""
+    seen = []
+    real = score.execute
+
+    def spy(payload, limits):
+        seen.append((payload, limits.for_runner()))
+        return real(payload, limits)
+
+    monkeypatch.setattr(score, "execute", spy)
+    benchmark = load_benchmark("humaneval+", DATA["humaneval+"])
+    rows = [{"task_id": t, "solution": benchmark.problems[t].prompt + benchmark.problems[t].canonical_solution}
+            for t in ("HumanEval/3", "HumanEval/0", "HumanEval/23")]
+    _score_rows(tmp_path, "humaneval+", rows)
+    assert seen
+    caps = set()
+    for payload, limits in seen:
+        assert "result_bytes" not in limits
+        for key in ("modes", "time_limits", "watch_limits"):
+            assert len(set(payload[key])) == 1, (key, payload[key][:5])
+        caps |= set(payload["modes"])
+    assert caps == {wire.SEND_CAP}
+

@@ -68,3 +68,21 @@ def test_what_the_sandbox_is_sent_does_not_vary_with_the_expected_outputs(tmp_pa
         caps |= set(payload["modes"])
     assert caps == {wire.SEND_CAP}
 
+
+# -- 2. a chat answer cannot stall the parent ------------------------------------------------------------
+@pytest.mark.parametrize("lines", [3000, 33000])  # 9 KB (12 s before the fix) and 100 KB
+def test_extraction_of_a_pathological_answer_is_bounded(monkeypatch, lines):
+    import ast
+
+    from divlab.codeeval import extract
+
+    answer = "def has_close_elements(numbers, threshold):\n    x = (\n" + "1,\n" * lines
+    parses = []
+    real = ast.parse
+    monkeypatch.setattr(extract.ast, "parse", lambda text, *a, **k: parses.append(len(text)) or real(text, *a, **k))
+    started = time.perf_counter()
+    code = extract.extract_code(answer, "has_close_elements")
+    assert time.perf_counter() - started < 2
+    assert sum(parses) <= extract.PARSE_BUDGET
+    assert code == answer.rstrip("\n") + "\n"  # no prefix parses: the code as it came, to fail when run
+

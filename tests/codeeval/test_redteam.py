@@ -4,6 +4,7 @@ and a kernel keyring shared across the samples of one zygote."""
 
 import json
 import os
+import os
 import time
 
 import pytest
@@ -85,4 +86,30 @@ def test_extraction_of_a_pathological_answer_is_bounded(monkeypatch, lines):
     assert time.perf_counter() - started < 2
     assert sum(parses) <= extract.PARSE_BUDGET
     assert code == answer.rstrip("\n") + "\n"  # no prefix parses: the code as it came, to fail when run
+
+
+# -- 3. one sample's text cannot crash the run -----------------------------------------------------------
+def test_a_lone_surrogate_in_a_sample_is_scored_and_the_run_completes(tmp_path):
+    problem = load_benchmark("humaneval").problems["HumanEval/2"]
+    honest = problem.prompt + problem.canonical_solution
+    samples = tmp_path / "samples.jsonl"
+    # json.dumps escapes it as \ud800, which json.loads turns back into a lone surrogate
+    samples.write_text("".join(json.dumps({"task_id": "HumanEval/2", "solution": s}) + "\n"
+                               for s in (honest, honest + "\n# \ud800\n")))
+    summary = score_samples(samples, ScoreConfig("humaneval", workers=1))
+    results = [json.loads(line) for line in (tmp_path / "eval_results.jsonl").read_text().splitlines()]
+    assert [r["base"]["status"] for r in results] == ["pass", "fail"]
+    assert json.loads((tmp_path / "pass_at_k.json").read_text())["n_samples"] == summary["n_samples"] == 2
+
+
+@pytest.mark.parametrize("task_id", ["9" * 5000, '"x' + "9" * 5000 + '"'])
+def test_an_overlong_task_id_is_a_samples_error_naming_its_line(tmp_path, task_id):
+    from divlab.codeeval.samples import SamplesError
+
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text('{"task_id": "HumanEval/2", "completion": "    return 0.0\\n"}\n'
+                       f'{{"task_id": {task_id}, "completion": "    return 0.0\\n"}}\n')
+    with pytest.raises(SamplesError, match=r"samples.jsonl: line 2") as info:
+        score_samples(samples, ScoreConfig("humaneval", workers=1))
+    assert len(str(info.value)) < 1000
 

@@ -113,3 +113,34 @@ def test_an_overlong_task_id_is_a_samples_error_naming_its_line(tmp_path, task_i
         score_samples(samples, ScoreConfig("humaneval", workers=1))
     assert len(str(info.value)) < 1000
 
+
+# -- 4. no kernel keyring shared between the samples of a zygote -----------------------------------------
+KEY_WRITER = """
+import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall(248, b"user", b"DESCRIPTION", b"secret", 6, ctypes.c_int(-4))  # add_key(..., KEY_SPEC_USER_KEYRING)
+def truncate_number(number):
+    return number % 1.0
+"""
+KEY_READER = """
+import ctypes
+def truncate_number(number):
+    found = ctypes.CDLL(None).syscall(250, 10, ctypes.c_int(-4), b"user", b"DESCRIPTION", 0) >= 0  # KEYCTL_SEARCH
+    return -1.0 if found else number % 1.0
+"""
+
+
+@needs_namespaces
+@pytest.mark.parametrize("start", STARTS)
+def test_a_key_one_sample_leaves_in_the_user_keyring_is_not_found_by_the_next(tmp_path, monkeypatch, start):
+    if start == "fresh interpreter":
+        monkeypatch.setenv("DIVLAB_SANDBOX_ZYGOTE", "0")
+    description = f"divlab-redteam-{os.getpid()}-{time.time_ns()}"
+    rows = [{"task_id": "HumanEval/2", "solution": code.replace("DESCRIPTION", description)}
+            for code in (KEY_WRITER, KEY_READER)]
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    score_samples(samples, ScoreConfig("humaneval", workers=1))  # one worker: one zygote runs both
+    results = [json.loads(line) for line in (tmp_path / "eval_results.jsonl").read_text().splitlines()]
+    assert results[0]["base"]["status"] == "pass", results[0]
+    assert results[1]["base"]["status"] == "pass", f"the second sample found the first one's key: {results[1]}"

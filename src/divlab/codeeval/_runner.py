@@ -259,6 +259,48 @@ def drop_privileges() -> None:
         raise OSError(ctypes.get_errno(), "capset failed: refusing to run untrusted code with capabilities")
 
 
+# A seccomp filter on the program: the kernel's key management calls fail with EPERM. The user keyring is
+# per uid and user namespace, so the programs a zygote forks (one user namespace, one uid) would otherwise
+# share it: one sample could leave a key (add_key to @u) for the next to find (keyctl KEYCTL_SEARCH).
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, EPERM = 0x7FFF0000, 0x00050000, 1
+# per architecture: (AUDIT_ARCH, add_key, request_key, keyctl, x32 bit or 0)
+SECCOMP_KEYS = {"x86_64": (0xC000003E, 248, 249, 250, 0x40000000), "aarch64": (0xC00000B7, 217, 218, 219, 0)}
+
+
+def deny_keyrings() -> bool:
+    """Install the filter (no-new-privileges is already set): add_key, request_key and keyctl return EPERM,
+    and so does any system call of another ABI than this interpreter's (i386 through int 0x80, x32), where
+    these calls have other numbers. False where this architecture has no table here, or the kernel has no
+    seccomp filters (docs/codeeval.md says what that leaves open)."""
+    entry = SECCOMP_KEYS.get(os.uname().machine)
+    if entry is None:
+        return False
+    arch, add_key, request_key, keyctl, x32 = entry
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    deny = SECCOMP_RET_ERRNO | EPERM
+    code = [(ld, 0, 0, 4),  # seccomp_data.arch
+            (jeq, 1, 0, arch),
+            (ret, 0, 0, deny),
+            (ld, 0, 0, 0),  # seccomp_data.nr
+            (jge, 4, 0, x32 or 0xFFFFFFFF),
+            (jeq, 3, 0, add_key),
+            (jeq, 2, 0, request_key),
+            (jeq, 1, 0, keyctl),
+            (ret, 0, 0, SECCOMP_RET_ALLOW),
+            (ret, 0, 0, deny)]
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(code))(*[Filter(*insn) for insn in code])
+    program = Program(len(code), filters)
+    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) == 0
+
+
 def set_limits(limits: dict) -> None:
     def cap(which, value):
         if value is None:
@@ -512,6 +554,7 @@ def main(isolated: bool) -> None:
         _set_oom_score(1000)
         if isolated:
             drop_privileges()
+            deny_keyrings()
         else:
             guard_network()
         set_limits(payload["limits"])
@@ -622,6 +665,7 @@ def _run_forked(limits: dict, payload_fd: int, result_w: int, stdout_fd: int, st
         os.chdir("/tmp")
         _set_oom_score(1000)
         drop_privileges()
+        deny_keyrings()
         set_limits(limits)
         payload = _decode(_read_all(payload_fd))
     except BaseException:

@@ -4,7 +4,6 @@ and a kernel keyring shared across the samples of one zygote."""
 
 import json
 import os
-import os
 import time
 
 import pytest

@@ -143,3 +143,23 @@ def test_a_key_one_sample_leaves_in_the_user_keyring_is_not_found_by_the_next(tm
     results = [json.loads(line) for line in (tmp_path / "eval_results.jsonl").read_text().splitlines()]
     assert results[0]["base"]["status"] == "pass", results[0]
     assert results[1]["base"]["status"] == "pass", f"the second sample found the first one's key: {results[1]}"
+
+
+# -- 5. /dev is read-only (run as an ordinary user, its tmpfs belonged to the program's uid) -------------
+DEV_CHECKER = """
+def truncate_number(number):
+    with open("/proc/self/mountinfo") as f:
+        dev = [line.split() for line in f if line.split()[4] == "/dev"]
+    with open("/dev/null", "w") as f:  # the device nodes stay usable
+        f.write("x")
+    return number % 1.0 if dev and all("ro" in fields[5].split(",") for fields in dev) else -1.0
+"""
+
+
+@needs_namespaces
+@pytest.mark.parametrize("start", STARTS)
+def test_the_programs_dev_is_read_only(tmp_path, monkeypatch, start):
+    if start == "fresh interpreter":
+        monkeypatch.setenv("DIVLAB_SANDBOX_ZYGOTE", "0")
+    _, results = _score_rows(tmp_path, "humaneval", [{"task_id": "HumanEval/2", "solution": DEV_CHECKER}])
+    assert results[0]["base"]["status"] == "pass", results[0]

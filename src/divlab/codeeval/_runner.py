@@ -191,6 +191,9 @@ def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = (), proc_wr
     for name in ("null", "zero", "random", "urandom"):  # no disk node is reachable, even by uid 0
         open(f"{new}/dev/{name}", "w").close()
         _mount(f"/dev/{name}", f"{new}/dev/{name}", None, MS_BIND)
+    # read-only once set up: run as an ordinary user the program is uid 0 of its namespace, the owner of
+    # this tmpfs, which a zygote's programs share (the device nodes bound on it stay writable)
+    _mount(None, new + "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     os.mkdir(new + "/proc")
     try:
         _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | (0 if proc_writable else MS_RDONLY))

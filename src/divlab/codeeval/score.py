@@ -117,10 +117,11 @@ def evaluate_solution(benchmark: Benchmark, problem: Problem, solution: str, con
         # What the sandbox sees is the same for every input of the task: per-input limits (the reference's
         # time on each input) and caps (the expected output's length) would be readable by the program, and
         # the caps tell "true" from "false". Each input may take the task's largest limit; the suite's wall
-        # limit below still bounds the sum. (docs/codeeval.md, "What the program can see".)
-        watch = max(t + 2 * e for t, e in zip(time_limits, expected.encodings))
+        # limit below still bounds the sum (docs/codeeval.md, "Nothing derived from the expected outputs").
+        limit = max(time_limits, default=config.min_time_limit)
+        watch = max((t + 2 * e for t, e in zip(time_limits, expected.encodings)), default=limit)
         execution = execute({"mode": "calls", "program": solution, "entry_point": problem.entry_point,
-                             "calls": inputs, "time_limits": [max(time_limits)] * len(inputs),
+                             "calls": inputs, "time_limits": [limit] * len(inputs),
                              "modes": wire.sandbox_modes(modes),
                              # timed by the watcher outside the program: the call, then sending its output
                              "watch_limits": [watch] * len(inputs),

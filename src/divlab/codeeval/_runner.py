@@ -271,20 +271,23 @@ SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, EPERM = 0x7FFF0000, 0x00050000, 1
 SECCOMP_KEYS = {"x86_64": (0xC000003E, 248, 249, 250, 0x40000000), "aarch64": (0xC00000B7, 217, 218, 219, 0)}
 
 
-def deny_keyrings() -> bool:
-    """Install the filter (no-new-privileges is already set): add_key, request_key and keyctl return EPERM,
-    and so does any system call of another ABI than this interpreter's (i386 through int 0x80, x32), where
-    these calls have other numbers. False where this architecture has no table here, or the kernel has no
-    seccomp filters (docs/codeeval.md says what that leaves open)."""
+_KEY_FILTER: list = []  # (the filter's sock_fprog, its instructions), built once per zygote or sandbox
+
+
+def _key_filter():
+    """The BPF program (a `sock_fprog`), or None where this architecture has no table here."""
+    if _KEY_FILTER:
+        return _KEY_FILTER[0]
     entry = SECCOMP_KEYS.get(os.uname().machine)
     if entry is None:
-        return False
+        _KEY_FILTER[:] = [None, None]
+        return None
     arch, add_key, request_key, keyctl, x32 = entry
     ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
     deny = SECCOMP_RET_ERRNO | EPERM
     code = [(ld, 0, 0, 4),  # seccomp_data.arch
             (jeq, 1, 0, arch),
-            (ret, 0, 0, deny),
+            (ret, 0, 0, deny),  # another ABI (i386, or x32 below), where these calls have other numbers
             (ld, 0, 0, 0),  # seccomp_data.nr
             (jge, 4, 0, x32 or 0xFFFFFFFF),
             (jeq, 3, 0, add_key),
@@ -300,8 +303,17 @@ def deny_keyrings() -> bool:
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
 
     filters = (Filter * len(code))(*[Filter(*insn) for insn in code])
-    program = Program(len(code), filters)
-    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) == 0
+    _KEY_FILTER[:] = [Program(len(code), filters), filters]
+    return _KEY_FILTER[0]
+
+
+def deny_keyrings() -> bool:
+    """Install the filter (no-new-privileges is already set): add_key, request_key and keyctl return EPERM,
+    and so does any system call of another ABI than this interpreter's (i386 through int 0x80, x32). False
+    where this architecture has no table here, or the kernel has no seccomp filters (docs/codeeval.md says
+    what that leaves open)."""
+    program = _key_filter()
+    return program is not None and _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) == 0
 
 
 def set_limits(limits: dict) -> None:
@@ -607,6 +619,7 @@ def zygote_main(control_fd: int) -> None:
     # each program mounts its own /tmp and a read-only /proc; the supervisors size IPC namespaces through this one
     confine_filesystem(1 << 20, setup["visible"], setup["hidden"], proc_writable=True)
     _VISIBLE_IN_TMP[:] = [p for p in setup["visible"] if _under_tmp(p)]
+    _key_filter()  # built once here: each program only installs it
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 8, 4)

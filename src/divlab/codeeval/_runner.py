@@ -191,6 +191,9 @@ def confine_filesystem(tmp_bytes: int, visible: list, hidden: list = (), proc_wr
     for name in ("null", "zero", "random", "urandom"):  # no disk node is reachable, even by uid 0
         open(f"{new}/dev/{name}", "w").close()
         _mount(f"/dev/{name}", f"{new}/dev/{name}", None, MS_BIND)
+    # read-only once set up: run as an ordinary user the program is uid 0 of its namespace, the owner of
+    # this tmpfs, which a zygote's programs share (the device nodes bound on it stay writable)
+    _mount(None, new + "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     os.mkdir(new + "/proc")
     try:
         _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | (0 if proc_writable else MS_RDONLY))
@@ -257,6 +260,60 @@ def drop_privileges() -> None:
     empty = (Data * 2)()
     if _libc.capset(ctypes.byref(Header(0x20080522, 0)), empty) != 0:
         raise OSError(ctypes.get_errno(), "capset failed: refusing to run untrusted code with capabilities")
+
+
+# A seccomp filter on the program: the kernel's key management calls fail with EPERM. The user keyring is
+# per uid and user namespace, so the programs a zygote forks (one user namespace, one uid) would otherwise
+# share it: one sample could leave a key (add_key to @u) for the next to find (keyctl KEYCTL_SEARCH).
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, EPERM = 0x7FFF0000, 0x00050000, 1
+# per architecture: (AUDIT_ARCH, add_key, request_key, keyctl, x32 bit or 0)
+SECCOMP_KEYS = {"x86_64": (0xC000003E, 248, 249, 250, 0x40000000), "aarch64": (0xC00000B7, 217, 218, 219, 0)}
+
+
+_KEY_FILTER: list = []  # (the filter's sock_fprog, its instructions), built once per zygote or sandbox
+
+
+def _key_filter():
+    """The BPF program (a `sock_fprog`), or None where this architecture has no table here."""
+    if _KEY_FILTER:
+        return _KEY_FILTER[0]
+    entry = SECCOMP_KEYS.get(os.uname().machine)
+    if entry is None:
+        _KEY_FILTER[:] = [None, None]
+        return None
+    arch, add_key, request_key, keyctl, x32 = entry
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    deny = SECCOMP_RET_ERRNO | EPERM
+    code = [(ld, 0, 0, 4),  # seccomp_data.arch
+            (jeq, 1, 0, arch),
+            (ret, 0, 0, deny),  # another ABI (i386, or x32 below), where these calls have other numbers
+            (ld, 0, 0, 0),  # seccomp_data.nr
+            (jge, 4, 0, x32 or 0xFFFFFFFF),
+            (jeq, 3, 0, add_key),
+            (jeq, 2, 0, request_key),
+            (jeq, 1, 0, keyctl),
+            (ret, 0, 0, SECCOMP_RET_ALLOW),
+            (ret, 0, 0, deny)]
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(code))(*[Filter(*insn) for insn in code])
+    _KEY_FILTER[:] = [Program(len(code), filters), filters]
+    return _KEY_FILTER[0]
+
+
+def deny_keyrings() -> bool:
+    """Install the filter (no-new-privileges is already set): add_key, request_key and keyctl return EPERM,
+    and so does any system call of another ABI than this interpreter's (i386 through int 0x80, x32). False
+    where this architecture has no table here, or the kernel has no seccomp filters (docs/codeeval.md says
+    what that leaves open)."""
+    program = _key_filter()
+    return program is not None and _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) == 0
 
 
 def set_limits(limits: dict) -> None:
@@ -512,6 +569,7 @@ def main(isolated: bool) -> None:
         _set_oom_score(1000)
         if isolated:
             drop_privileges()
+            deny_keyrings()
         else:
             guard_network()
         set_limits(payload["limits"])
@@ -561,6 +619,7 @@ def zygote_main(control_fd: int) -> None:
     # each program mounts its own /tmp and a read-only /proc; the supervisors size IPC namespaces through this one
     confine_filesystem(1 << 20, setup["visible"], setup["hidden"], proc_writable=True)
     _VISIBLE_IN_TMP[:] = [p for p in setup["visible"] if _under_tmp(p)]
+    _key_filter()  # built once here: each program only installs it
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 8, 4)
@@ -622,6 +681,7 @@ def _run_forked(limits: dict, payload_fd: int, result_w: int, stdout_fd: int, st
         os.chdir("/tmp")
         _set_oom_score(1000)
         drop_privileges()
+        deny_keyrings()
         set_limits(limits)
         payload = _decode(_read_all(payload_fd))
     except BaseException:

@@ -11,6 +11,10 @@ import re
 
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _CODE_START = re.compile(r"^(def |class |import |from |async def |@|if __name__)")
+# Dropping trailing prose parses the code's prefixes from the longest down, at most this many characters in
+# all (~0.5 s): a 9 KB answer whose every prefix fails ("x = (" then 3,000 lines "1,") took 12 s unbounded.
+# Honest answers need a few tries; an answer of 5 KB still gets 100.
+PARSE_BUDGET = 512 * 1024
 
 
 def extract_code(answer: str, entry_point: str | None = None) -> str:
@@ -19,7 +23,8 @@ def extract_code(answer: str, entry_point: str | None = None) -> str:
     - Fenced blocks: python/py/unlabelled ones; the one defining `entry_point` if any does, else the
       longest. An unclosed final fence counts up to the end.
     - No fences: from the first line that starts code (def/class/import/from/@) to the last line that
-      keeps the text parseable, dropping trailing prose.
+      keeps the text parseable, dropping trailing prose; the search parses at most PARSE_BUDGET
+      characters, then keeps everything from the first line of code.
     """
     blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(answer)]
     blocks = [body for lang, body in blocks if lang in ("", "python", "py", "python3")]
@@ -33,12 +38,16 @@ def extract_code(answer: str, entry_point: str | None = None) -> str:
     start = next((i for i, line in enumerate(lines) if _CODE_START.match(line)), None)
     if start is None:
         return answer
+    budget = PARSE_BUDGET  # characters parsed in all: an answer is untrusted text, parsing each prefix is quadratic
     for end in range(len(lines), start, -1):
         candidate = "\n".join(lines[start:end])
+        budget -= len(candidate)
+        if budget < 0:
+            break  # as when no prefix parses: the code from its first line, to fail where it is run
         try:
             ast.parse(candidate)
             return candidate.rstrip() + "\n"
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
             continue
     return "\n".join(lines[start:]) + "\n"
 

@@ -26,7 +26,9 @@ class Sample:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.solution.encode()).hexdigest()
+        # JSON may carry a lone surrogate, which strict UTF-8 refuses: such a program is still scored (it
+        # fails to compile in the sandbox), and its hash is that of its code points
+        return hashlib.sha256(self.solution.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def read_samples(path: Path, benchmark: Benchmark) -> list[Sample]:
@@ -47,12 +49,14 @@ def read_samples(path: Path, benchmark: Benchmark) -> list[Sample]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise SamplesError(f"{path}: line {number} is not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except (ValueError, RecursionError) as exc:  # an int past 4,300 digits; nesting past the stack
+                raise SamplesError(f"{path}: line {number} cannot be read ({str(exc)[:100]})") from None
             task_id = row.get("task_id") if isinstance(row, dict) else None
             if task_id is None:
                 raise SamplesError(f"{path}: line {number} has no task_id")
             task_id = _normalise_task_id(task_id, benchmark)
             if task_id not in benchmark.problems:
-                raise SamplesError(f"{path}: line {number}: task {row['task_id']!r} is not in {benchmark.name}")
+                raise SamplesError(f"{path}: line {number}: task {_shown(row['task_id'])} is not in {benchmark.name}")
             problem = benchmark.problems[task_id]
             if isinstance(row.get("solution"), str):
                 solution = row["solution"]
@@ -75,3 +79,11 @@ def _normalise_task_id(task_id, benchmark: Benchmark) -> str:
     if isinstance(task_id, int) or (isinstance(task_id, str) and task_id.isdigit()):
         return f"Mbpp/{task_id}" if benchmark.oracle == "mbpp" else f"HumanEval/{task_id}"
     return str(task_id)
+
+
+def _shown(value) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for decimal text
+        text = f"an int of {value.bit_length()} bits"
+    return text if len(text) <= 80 else text[:77] + "..."

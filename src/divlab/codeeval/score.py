@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import divlab
+from divlab.codeeval import wire
 from divlab.codeeval.benchmarks import Benchmark, Problem, load_benchmark, packaged_files
 from divlab.codeeval.cgroup import memory_scope, oom_protection, remove_stale_groups
 from divlab.codeeval.judge import assert_modes, io_modes, judge_asserts, judge_io, result_bytes
@@ -31,7 +32,7 @@ from divlab.machine import available_cores
 # A sample's verdict per suite, decided here from plain values (never by the sandboxed program).
 PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
 # Outcomes cached by an older scorer (whose verdicts a program could forge) are not reused.
-SCORER = 3
+SCORER = 4
 MAX_ERROR = 2000  # characters of an error or stderr kept in results and the cache
 
 
@@ -91,7 +92,7 @@ def evaluate_solution(benchmark: Benchmark, problem: Problem, solution: str, con
         modes = assert_modes(recorded)
         execution = execute({"mode": "calls", "program": f"{problem.test_imports}\n{solution}",
                              "entry_point": problem.entry_point, "calls": arguments(recorded),
-                             "setup": problem.test_setup, "modes": modes},
+                             "setup": problem.test_setup, "modes": wire.sandbox_modes(modes)},
                             Limits(wall_seconds=config.timeout, memory_bytes=config.memory_bytes,
                                    result_bytes=result_bytes(modes)))
         if execution.status != COMPLETED:
@@ -112,11 +113,18 @@ def evaluate_solution(benchmark: Benchmark, problem: Problem, solution: str, con
         cap = max(config.per_task_timeout, 2 * sum(expected.seconds))
         wall = min(cap, sum(time_limits)) + 3 + 2 * expected.encoding
         inputs = io_inputs(problem, suite)
-        modes = io_modes(expected)
+        modes = io_modes(expected)  # each call's exact cap, enforced here when its output is decoded
+        # What the sandbox sees is the same for every input of the task: per-input limits (the reference's
+        # time on each input) and caps (the expected output's length) would be readable by the program, and
+        # the caps tell "true" from "false". Each input may take the task's largest limit; the suite's wall
+        # limit below still bounds the sum (docs/codeeval.md, "Nothing derived from the expected outputs").
+        limit = max(time_limits, default=config.min_time_limit)
+        watch = max((t + 2 * e for t, e in zip(time_limits, expected.encodings)), default=limit)
         execution = execute({"mode": "calls", "program": solution, "entry_point": problem.entry_point,
-                             "calls": inputs, "time_limits": time_limits, "modes": modes,
+                             "calls": inputs, "time_limits": [limit] * len(inputs),
+                             "modes": wire.sandbox_modes(modes),
                              # timed by the watcher outside the program: the call, then sending its output
-                             "watch_limits": [t + 2 * e for t, e in zip(time_limits, expected.encodings)],
+                             "watch_limits": [watch] * len(inputs),
                              "not_none": not_none(benchmark, problem)},
                             Limits(wall_seconds=wall, memory_bytes=config.memory_bytes, result_bytes=result_bytes(modes)))
         if execution.status != COMPLETED:

@@ -33,12 +33,26 @@ DIGEST, AUTO = -1, 0  # send modes; a positive mode is a cap in bytes on the out
 # same exact types give equal bytes) exceeds this travels as a digest in AUTO mode: Mbpp/255's outputs run
 # to 1.3 GB of text.
 DIGEST_ABOVE = 1 << 20
+# What the sandbox is told of how to send a candidate's outputs must not depend on the expected outputs (a
+# per-call cap of 8192 + 8 x the expected text's length told a program the length of each answer, enough to
+# tell "true" from "false"): the runner gets one mode for every call (`sandbox_modes`), a cap on any value's
+# text that is the same for every task, and the parent enforces each call's own cap when it decodes.
+SEND_CAP = 64 << 20
 MAX_DEPTH = 100  # nesting of a value
 MAX_REASON = 500  # characters of an error kept
 _BIG = 1 << 4096
 
 # The zygote's supervisor replies (kind, value) for each program.
 REPLY_EXITED, REPLY_SIGNALED, REPLY_TIMEOUT = 0, 1, 2
+
+
+def sandbox_modes(modes: list[int]) -> list[int]:
+    """What the runner is sent for a task whose calls the parent judges with `modes` (decided from the
+    expected outputs): the same mode for every call, and one of two values only, so nothing of any expected
+    output reaches the program. `AUTO` (a digest for outputs whose marshal exceeds DIGEST_ABOVE, text
+    otherwise) where some expected output of the task is a digest; else `SEND_CAP`, for every task alike."""
+    mode = AUTO if DIGEST in modes else SEND_CAP
+    return [mode] * len(modes)
 
 
 class NotPlainData(TypeError):

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from divlab.data import DatasetWriter, new_manifest, verify_checksums, write_dataset
+from divlab.data.card import CARD
 from divlab.mix import build_mixture, load_recipe
 from divlab.tasks import get_task
 from tests.conftest import SHARED_DATA
@@ -38,8 +39,9 @@ def test_every_output_records_files_one_way_and_verifies(tmp_path, name):
         task = get_task(name)
         task.generate(task.build_config(None, None, SMALL[name]), out, progress=False)
     files = json.loads((out / "manifest.json").read_text())["files"]
-    on_disk = {p.name for p in out.iterdir() if p.name != "manifest.json"}
-    assert set(files) == on_disk
+    # Beside the manifest, only the dataset card is unlisted: it is derived from the manifest (data/card.py).
+    on_disk = {p.name for p in out.iterdir() if p.name not in ("manifest.json", CARD)}
+    assert set(files) == on_disk and (out / CARD).is_file()
     assert all(set(entry) == {"sha256", "bytes"} and entry["bytes"] == (out / n).stat().st_size
                for n, entry in files.items())
     assert verify_checksums(out) == {n: True for n in files}

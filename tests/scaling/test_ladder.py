@@ -181,3 +181,14 @@ def test_committed_ladder_page_is_what_its_databases_say(tmp_path):
     write_ladder_page(copy)
     assert (copy / "README.md").read_text() == (COMMITTED / "README.md").read_text(), \
         "docs/results/scaling/README.md is stale: run divlab report docs/results/scaling"
+
+
+def test_a_law_on_two_rungs_and_a_threshold_beyond_the_grid_are_said(tmp_path):
+    """Two rungs fit any line exactly; a predicted I* outside every trained instruction count is carried blind."""
+    two = make_ladder(tmp_path, b=1.0, c=0.0, models=False, budgets=(20_000, 40_000))
+    reasons = " ".join(make_plan(two, 100_000_000).prediction.extrapolated)
+    assert "rests on 2 rungs with an I*" in reasons
+    assert "lies outside every instruction count the ladder trained on (8-4,096)" in reasons
+    inside = make_plan(two, 30_000).prediction.extrapolated
+    assert inside == ["the budget law rests on 2 rungs with an I*: a line through two points fits them exactly and "
+                      "cannot test the law's form"]

@@ -193,4 +193,11 @@ def predict(budget_law: PowerLaw, model_law: PowerLaw | None, budget: float, par
             extrapolated.append(f"the model slope was measured at {measured_at:,} examples and is assumed to hold at "
                                 f"{budget:,.0f}")
     low, high = interval_of(log_samples)
+    if len(budget_law.thresholds) < 3:
+        extrapolated.append(f"the budget law rests on {len(budget_law.thresholds)} rungs with an I*: a line through "
+                            "two points fits them exactly and cannot test the law's form")
+    measured = [p.instructions for t in budget_law.thresholds for p in t.rung.points]
+    if not min(measured) <= 10 ** log_point <= max(measured):
+        extrapolated.append(f"the predicted I* lies outside every instruction count the ladder trained on "
+                            f"({min(measured):,}-{max(measured):,}): the law is carried where nothing was measured")
     return Prediction(10 ** float(log_point), 10 ** low, 10 ** high, extrapolated)

@@ -17,7 +17,6 @@ import pytest
 from divlab.diversity.maps import (MIN_UMAP_POINTS, MapData, draw_map, map_figure, merge_items, project,
                                    require_projection)
 from divlab.errors import DivlabError
-from tests.conftest import run_cli
 
 
 def _clusters(n_per: int = 100, seed: int = 0) -> np.ndarray:
@@ -123,20 +122,20 @@ def test_every_set_has_its_colour_benchmarks_on_top_and_the_legend_off_the_axes(
     assert not legend.overlaps(ax.get_window_extent())
 
 
-def test_the_command_draws_a_seeded_umap_map_with_panels(tmp_path, monkeypatch):
+def test_measuring_draws_a_seeded_umap_map_with_panels(tmp_path, monkeypatch):
     pytest.importorskip("umap")
+    from divlab.diversity import measure_diversity
+
     monkeypatch.setenv("DIVLAB_CACHE_DIR", str(tmp_path / "cache"))
     topics = ["sort a list", "reverse a string", "parse a date", "write a poem about", "plan a trip to"]
     for name, start in (("one", 0), ("two", 30)):  # 30 items in common
         rows = [{"instruction": f"{topics[i % 5]} number {i}"} for i in range(start, start + 60)]
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    maps = []
-    for out in ("m1", "m2"):
-        run_cli("diversity", str(tmp_path / "one.jsonl"), str(tmp_path / "two.jsonl"), "--panels", "--quiet",
-                "--out", str(tmp_path / out))
-        maps.append(json.loads((tmp_path / out / "diversity.json").read_text())["map"])
+    inputs = [str(tmp_path / "one.jsonl"), str(tmp_path / "two.jsonl")]
+    maps = [measure_diversity(inputs, tmp_path / out, progress=False, panels=True)["map"] for out in ("m1", "m2")]
     assert maps[0] == maps[1]
     assert maps[0]["method"] == "UMAP" and maps[0]["points"] == 90 and maps[0]["shared_points"] == 30
     assert (tmp_path / "m1" / "map.html").read_text() == (tmp_path / "m2" / "map.html").read_text()
     assert 'src="map-panels.png"' in (tmp_path / "m1" / "index.html").read_text()
     assert (tmp_path / "m1" / "map-panels.png").stat().st_size > 10_000
+    assert measure_diversity(inputs, tmp_path / "p", progress=False, projection="pca")["map"]["method"] == "PCA"

@@ -112,13 +112,16 @@ def project(vectors: np.ndarray, seed: int = 0, projection: str = "umap") -> tup
     return np.asarray(points, dtype=np.float64), "UMAP"
 
 
-def palette(n: int) -> list[str]:
-    """n distinct qualitative colours (tab10, then Dark2 and Set1), none of them grey."""
+BENCH_COLORS = ("#111111", "#9467bd", "#8c564b", "#17becf")
+
+
+def palette(n: int, skip=BENCH_COLORS) -> list[str]:
+    """n distinct qualitative colours (tab10, then Dark2 and Set1), none grey nor one kept for benchmarks."""
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
     colors = [to_hex(c) for name in ("tab10", "Dark2", "Set1") for c in colormaps[name].colors]
-    colors = [c for c in dict.fromkeys(colors) if c not in ("#7f7f7f", "#666666", "#999999")]
+    colors = [c for c in dict.fromkeys(colors) if c not in ("#7f7f7f", "#666666", "#999999", *skip)]
     return [colors[i % len(colors)] for i in range(n)]
 
 
@@ -129,8 +132,9 @@ class MapData:
                  benchmarks: list[str]):
         self.points, self.texts, self.members = np.asarray(points, dtype=float), texts, members
         self.sets, self.benchmarks = [s for s in sets if s not in benchmarks], list(benchmarks)
-        names = self.sets + self.benchmarks
-        self.color = dict(zip(names, palette(len(names))))
+        self.color = dict(zip(self.sets, palette(len(self.sets))))
+        self.color.update((b, BENCH_COLORS[i] if i < len(BENCH_COLORS) else palette(len(self.sets) + i + 1)[-1])
+                          for i, b in enumerate(self.benchmarks))
         self.marker = {b: BENCH_MARKERS[i % len(BENCH_MARKERS)] for i, b in enumerate(self.benchmarks)}
 
     def role(self, i: int) -> str:
@@ -175,7 +179,7 @@ def _outline(ax, points: np.ndarray, color: str, dashed: bool) -> None:
                linestyles="--" if dashed else "-", zorder=4)
 
 
-def _draw(ax, data: MapData, only: str | None = None, outlines: bool = True) -> list:
+def _draw(ax, data: MapData, only: str | None = None, outlines: bool = True, scale: float = 1.0) -> list:
     """Scatter every point on AX (with ONLY, the points outside that set in light grey as context), then the
     outlines, then the benchmarks on top. Returns the legend handles."""
     roles = [data.role(i) for i in range(len(data.texts))]
@@ -204,9 +208,10 @@ def _draw(ax, data: MapData, only: str | None = None, outlines: bool = True) -> 
             _outline(ax, data.points[data.in_set(name)], data.color[name], dashed=True)
     for z, name in enumerate(data.benchmarks):  # last, on top
         mask = roles_arr == name
-        handles.append(ax.scatter(data.points[mask, 0], data.points[mask, 1], s=34 if data.marker[name] == "*" else 20,
-                                  marker=data.marker[name], color=data.color[name], edgecolors="black",
-                                  linewidths=0.4, label=f"{name} ({int(data.in_set(name).sum())}, benchmark)",
+        size = (40 if data.marker[name] == "*" else 16) * scale
+        handles.append(ax.scatter(data.points[mask, 0], data.points[mask, 1], s=size, alpha=0.9,
+                                  marker=data.marker[name], color=data.color[name], edgecolors="white",
+                                  linewidths=0.3, label=f"{name} ({int(data.in_set(name).sum())}, benchmark)",
                                   zorder=10 + z))
     ax.set_xticks([]), ax.set_yticks([])
     return handles
@@ -229,11 +234,11 @@ def panels_figure(data: MapData, method: str):
     """Small multiples: one panel per set (its points in colour, the others grey), benchmarks on top."""
     pyplot = plt()
     sets = data.sets or data.benchmarks
-    columns = min(len(sets), 3)
+    columns = 2 if len(sets) in (2, 4) else min(len(sets), 3)
     rows = -(-len(sets) // columns)
     fig, axes = pyplot.subplots(rows, columns, figsize=(4.2 * columns, 3.8 * rows + 0.6), squeeze=False)
     for ax, name in zip(axes.ravel(), sets):
-        handles = _draw(ax, data, only=name if name in data.sets else None)
+        handles = _draw(ax, data, only=name if name in data.sets else None, scale=0.6)
         ax.set_title(f"{name} ({int(data.in_set(name).sum())})", fontsize=9, color=data.color[name])
     for ax in axes.ravel()[len(sets):]:
         ax.axis("off")

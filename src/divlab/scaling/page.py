@@ -67,7 +67,7 @@ def build_ladder_page(ladder: Ladder, figure_dir: Path) -> Page:
           _interval(thresholds[id(r)]),
           f"{thresholds[id(r)].examples_per_instruction:,.0f}" if thresholds[id(r)].estimable else "–",
           _minutes(_cell_seconds(r)), _minutes(_cell_seconds(r) / max(1, len(r.points)))] for r in ladder.rungs]))
-    page.blocks += _law_blocks(budget_law, model_law, base, figure_dir)
+    page.blocks += _law_blocks(budget_law, model_law, base, figure_dir, base_t)
     page.blocks += _accuracy_blocks(ladder.rungs, thresholds, figure_dir)
     page.blocks += _extreme_blocks(ladder.rungs, figure_dir)
     page.blocks += _model_blocks(model_t, model_law, figure_dir)
@@ -110,7 +110,7 @@ def _cell_seconds(rung: Rung) -> float:
     return float(sum(p.train_s or 0 for p in rung.points))
 
 
-def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path) -> list:
+def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path, base_t: list[Threshold]) -> list:
     low_paper, high_paper = reference("e1")["transition"]
     blocks = [Text("The law and the paper's scale", "h2")]
     if budget_law is None:
@@ -158,9 +158,14 @@ def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path) -> li
     if paper is not None:
         ax.errorbar([PAPER_BUDGET], [paper.instructions], yerr=[[paper.instructions - paper.low], [paper.high - paper.instructions]],
                     marker="D", color="C3", capsize=3, label=f"extrapolated, {PAPER_MODEL[0]}x{PAPER_MODEL[1]} model")
+    for t in base_t:
+        if not t.estimable:  # a rung with no threshold is evidence too: mark where it stands
+            ax.axvline(t.rung.recipe.budget, color="0.5", linestyle=":")
+            ax.annotate(f"{t.rung.label}: no I*", (t.rung.recipe.budget, 0.5), xycoords=("data", "axes fraction"),
+                        rotation=90, fontsize=7, color="0.4", xytext=(3, 0), textcoords="offset points")
     ax.set_xscale("log"), ax.set_yscale("log")
     ax.set_xlabel("training examples (budget)"), ax.set_ylabel("threshold I* (instructions)")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower left")
     save_figure(fig, figure_dir / "threshold-vs-budget.png")
     fig, ax = pyplot.subplots(figsize=(7, 4.2))
     ax.errorbar(budgets, budgets / values, yerr=[budgets / values - budgets / highs, budgets / lows - budgets / values],

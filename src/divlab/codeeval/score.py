@@ -189,9 +189,24 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
             cache.put(k, outcome)  # committed one by one: an interrupted run resumes from here
             outcomes[k] = outcome
 
+    rows, summary = _tally(samples, [outcomes[key(sample)] for sample in samples], benchmark, config, samples_path,
+                           limits_key)
+    _write_atomic(out_dir / "eval_results.jsonl", "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
+    _write_atomic(out_dir / "pass_at_k.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    return summary
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _tally(samples: list, outcomes: list, benchmark, config: ScoreConfig, samples_path: Path, limits_key: str):
+    """(rows of eval_results.jsonl, pass_at_k.json's summary): a sample passes a suite when it passed every suite
+    before it (plus includes base)."""
     rows, counts = [], {suite: {} for suite in benchmark.suites}
-    for sample in samples:
-        outcome = outcomes[key(sample)]
+    for sample, outcome in zip(samples, outcomes):
         row = {"task_id": sample.task_id, "completion_id": sample.completion_id, "solution_sha256": sample.sha256}
         passed_so_far = True
         for suite in benchmark.suites:
@@ -213,12 +228,4 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
                     "supervisor_oom_protected": oom_protection(), **json.loads(limits_key)},
         "divlab_version": divlab.__version__,
     }
-    _write_atomic(out_dir / "eval_results.jsonl", "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
-    _write_atomic(out_dir / "pass_at_k.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    return summary
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    return rows, summary

@@ -47,14 +47,8 @@ def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_com
     }
 
 
-def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, sample: int = 1000, seed: int = 0,
-                      model: str = DEFAULT_MODEL, field: str | None = None, duplicate_threshold: float = 0.9,
-                      coverage_threshold: float = 0.8, draw: bool = True, progress: bool = True,
-                      measures: tuple[str, ...] = (), projection: str = "umap", panels: bool = False) -> dict:
-    """Measure every dataset (and every `against` benchmark), the coverage of each benchmark by each
-    dataset, and draw the map. `measures`: further registered measures (names or "module:function").
-    `projection`: "umap" (seeded) or "pca"; `panels`: also one map panel per set (map-panels.png).
-    Returns what DIR/diversity.json holds."""
+def _check_arguments(datasets, measures, sample, duplicate_threshold, coverage_threshold) -> None:
+    """Everything refused before any dataset is read or embedded."""
     for name in measures:
         MEASURES.get(name)  # an unknown measure fails before anything is embedded
     if not datasets:
@@ -64,6 +58,33 @@ def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, 
     for name, value in (("duplicate_threshold", duplicate_threshold), ("coverage_threshold", coverage_threshold)):
         if not -1.0 <= value <= 1.0:
             raise ConfigError(name, value, "a cosine similarity lies in [-1, 1]")
+
+
+def _draw(texts: dict, vectors: dict, set_names: list, test_names: list, out: Path, seed: int, projection: str,
+          panels: bool) -> dict:
+    """The map (PNG, hover HTML, optional panels); returns what diversity.json says of it."""
+    from divlab.diversity.maps import MIN_DIST, N_NEIGHBORS, draw_map, merge_items, project
+
+    stacked, items, members = merge_items(texts, vectors)
+    points, method = project(stacked, seed, projection)
+    draw_map(points, items, members, set_names, test_names, method,
+             out / "map.png", out / "map.html", out / "map-panels.png" if panels else None)
+    return {"method": method, "projection": projection, "seed": seed, "points": len(items),
+            "items": sum(len(chunk) for chunk in texts.values()),
+            "shared_points": sum(len(m) > 1 for m in members),
+            **({"n_neighbors": N_NEIGHBORS, "min_dist": MIN_DIST} if method == "UMAP" else {}),
+            "png": "map.png", "html": "map.html", **({"panels": "map-panels.png"} if panels else {})}
+
+
+def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, sample: int = 1000, seed: int = 0,
+                      model: str = DEFAULT_MODEL, field: str | None = None, duplicate_threshold: float = 0.9,
+                      coverage_threshold: float = 0.8, draw: bool = True, progress: bool = True,
+                      measures: tuple[str, ...] = (), projection: str = "umap", panels: bool = False) -> dict:
+    """Measure every dataset (and every `against` benchmark), the coverage of each benchmark by each
+    dataset, and draw the map. `measures`: further registered measures (names or "module:function").
+    `projection`: "umap" (seeded) or "pca"; `panels`: also one map panel per set (map-panels.png).
+    Returns what DIR/diversity.json holds."""
+    _check_arguments(datasets, measures, sample, duplicate_threshold, coverage_threshold)
     started = time.perf_counter()
     sets = [load_instruction_set(spec, field) for spec in datasets]
     tests = [load_instruction_set(spec, field) for spec in against]
@@ -99,17 +120,8 @@ def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if draw:
-        from divlab.diversity.maps import MIN_DIST, N_NEIGHBORS, draw_map, merge_items, project
-
-        stacked, items, members = merge_items(texts, vectors)
-        points, method = project(stacked, seed, projection)
-        draw_map(points, items, members, [s.name for s in sets], [t.name for t in tests], method,
-                 out / "map.png", out / "map.html", out / "map-panels.png" if panels else None)
-        result["map"] = {"method": method, "projection": projection, "seed": seed, "points": len(items),
-                         "items": sum(len(chunk) for chunk in texts.values()),
-                         "shared_points": sum(len(m) > 1 for m in members),
-                         **({"n_neighbors": N_NEIGHBORS, "min_dist": MIN_DIST} if method == "UMAP" else {}),
-                         "png": "map.png", "html": "map.html", **({"panels": "map-panels.png"} if panels else {})}
+        result["map"] = _draw(texts, vectors, [s.name for s in sets], [t.name for t in tests], out, seed, projection,
+                              panels)
     result["wall_s"] = time.perf_counter() - started
     atomic_write_json(out / "diversity.json", result, sort_keys=False)
     atomic_write_text(out / "index.html", _page(result))

@@ -140,6 +140,17 @@ def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path, base_
                        "; ".join(dict.fromkeys(same_model.extrapolated + (paper.extrapolated if paper else []))) +
                        "; and the recipe differs from the paper's (11 epochs, not 50; |x| = |y| = 2 over 12 letters; "
                        "the paper's string lengths are not given)."))
+    _law_figures(budget_law, paper, base, base_t, figure_dir)
+    blocks += [Figure("threshold-vs-budget.png", "I* against budget: the ladder's rungs with their bootstrap intervals, the "
+                      "fitted power law with its 95 % band carried to 10^6 examples, and the paper's band."),
+               Figure("examples-per-instruction-vs-budget.png", "S* = budget / I* against budget: flat if S governs "
+                      "the threshold, rising as the budget if I does.")]
+    return blocks
+
+
+def _law_figures(budget_law, paper, base: list[Rung], base_t: list[Threshold], figure_dir: Path) -> None:
+    """I* against budget (rungs, fitted law and band carried to 10^6, the paper's band) and S* against budget."""
+    low_paper, high_paper = reference("e1")["transition"]
     pyplot = plt()
     fig, ax = pyplot.subplots(figsize=(7, 4.2))
     budgets = np.array([t.rung.recipe.budget for t in budget_law.thresholds], dtype=float)
@@ -175,11 +186,6 @@ def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path, base_
     ax.set_xlabel("training examples (budget)"), ax.set_ylabel("examples per instruction at the threshold, S*")
     ax.legend(fontsize=8)
     save_figure(fig, figure_dir / "examples-per-instruction-vs-budget.png")
-    blocks += [Figure("threshold-vs-budget.png", "I* against budget: the ladder's rungs with their bootstrap intervals, the "
-                      "fitted power law with its 95 % band carried to 10^6 examples, and the paper's band."),
-               Figure("examples-per-instruction-vs-budget.png", "S* = budget / I* against budget: flat if S governs "
-                      "the threshold, rising as the budget if I does.")]
-    return blocks
 
 
 def _by_count(rung: Rung) -> dict[int, list]:

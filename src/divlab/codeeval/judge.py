@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 
-from divlab.codeeval import wire
+import divlab.codeeval.wire as wire
 from divlab.codeeval.benchmarks import CodeBenchmark, Problem
 from divlab.codeeval.compare import outputs_match
 from divlab.codeeval.truth import RANDOM_SEED, TEST_LOCK, Digest, SuiteTruth, compiled, reference_program

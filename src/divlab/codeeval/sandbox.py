@@ -36,7 +36,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from divlab.codeeval import wire
+import divlab.codeeval.wire as wire
 from divlab.codeeval.cgroup import new_group
 from divlab.errors import ConfigError
 

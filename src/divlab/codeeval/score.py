@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import divlab
-from divlab.codeeval import wire
+import divlab.codeeval.wire as wire
 from divlab.codeeval.benchmarks import Benchmark, Problem, load_benchmark, packaged_files
 from divlab.codeeval.cgroup import memory_scope, oom_protection, remove_stale_groups
 from divlab.codeeval.judge import assert_modes, io_modes, judge_asserts, judge_io, result_bytes

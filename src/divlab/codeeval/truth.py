@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 
 from divlab.atomic import atomic_write_bytes
-from divlab.codeeval import wire
+import divlab.codeeval.wire as wire
 from divlab.codeeval.benchmarks import CodeBenchmark, BenchmarkError, Problem, cache_dir
 from divlab.codeeval.compare import MBPP_OUTPUT_NOT_NONE
 from divlab.codeeval.sandbox import COMPLETED, Limits, execute

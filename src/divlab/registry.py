@@ -66,7 +66,7 @@ class Registry:
 
     def reference(self, name: str) -> str | None:
         """The "module:attr" an entry is loaded from (None for an entry registered as an object)."""
-        entry = self._entries.get(name, self.plugins().get(name))
+        entry = self._entries[name] if name in self._entries else self.plugins().get(name)
         if entry is None and is_reference(name):
             entry = name
         return entry if isinstance(entry, str) else None
@@ -74,7 +74,7 @@ class Registry:
     def get(self, name: str) -> Any:
         if name in self._loaded:
             return self._loaded[name]
-        entry = self._entries.get(name, self.plugins().get(name))
+        entry = self._entries[name] if name in self._entries else self.plugins().get(name)
         by_reference = entry is None
         if by_reference:
             if not is_reference(name):

@@ -26,6 +26,7 @@ from divlab.codeeval.samples import Sample, SamplesError, read_samples  # noqa: 
 from divlab.codeeval.sandbox import COMPLETED, CRASH, Execution, Limits, execute, hiding, isolation
 from divlab.codeeval.truth import arguments, ground_truth, io_inputs, not_none, record_calls
 from divlab.codeeval.workers import parallel
+from divlab.atomic import atomic_write_text
 from divlab.errors import ConfigError
 from divlab.machine import available_cores
 
@@ -191,15 +192,9 @@ def score_samples(samples_path: str | Path, config: ScoreConfig, out_dir: str | 
 
     rows, summary = _tally(samples, [outcomes[key(sample)] for sample in samples], benchmark, config, samples_path,
                            limits_key)
-    _write_atomic(out_dir / "eval_results.jsonl", "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
-    _write_atomic(out_dir / "pass_at_k.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(out_dir / "eval_results.jsonl", "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
+    atomic_write_text(out_dir / "pass_at_k.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _tally(samples: list, outcomes: list, benchmark, config: ScoreConfig, samples_path: Path, limits_key: str):

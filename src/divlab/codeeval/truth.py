@@ -35,6 +35,7 @@ RANDOM_SEED = 0
 # Recordings and replays run test code that uses the module-level `random` (seeded per replay): one at a time.
 TEST_LOCK = threading.Lock()
 _RECORDED: dict[tuple[str, str], list] = {}  # (benchmark md5, task) -> its test's calls, for this process
+_RECORD_LOCK = threading.Lock()  # workers of one task record its calls once (TEST_LOCK is taken inside _record)
 _TRUSTED = (1 << 40, 1 << 40)  # the reference's own outputs are not capped
 
 
@@ -130,8 +131,9 @@ def record_calls(benchmark: CodeBenchmark, task_ids) -> dict[str, list]:
     out = {}
     for task_id in task_ids:
         key = (benchmark.md5, task_id)
-        if key not in _RECORDED:
-            _RECORDED[key] = _record(benchmark, benchmark.problems[task_id])
+        with _RECORD_LOCK:
+            if key not in _RECORDED:
+                _RECORDED[key] = _record(benchmark, benchmark.problems[task_id])
         out[task_id] = _RECORDED[key]
     return out
 
@@ -147,14 +149,14 @@ def _record(benchmark: CodeBenchmark, problem: Problem) -> list:
             return original(*args, **kwargs)
         if kwargs:
             raise BenchmarkError(f"{problem.task_id}: the test calls {problem.entry_point} with keyword arguments")
-        calls.append(_text(list(copy.deepcopy(args))))
+        calls.append(wire.plain_text_or_none(list(copy.deepcopy(args))))
         unfaithful.append(_holds_a_set(args))
         active.append(1)
         try:
             out = original(*args)
         finally:
             active.pop()
-        caps.append(wire.caps_for(_text(out)))
+        caps.append(wire.caps_for(wire.plain_text_or_none(out)))
         return out
 
     try:
@@ -222,10 +224,3 @@ def arguments(calls: list) -> list:
     """The recorded calls as the sandbox takes them: argument lists as Python values, sources as they are."""
     return [call["source"] if "source" in call else
             wire.decode_value(call["args"].encode("ascii"), *_TRUSTED) for call in calls]
-
-
-def _text(value):
-    try:
-        return wire.plain_text(value)
-    except (wire.NotPlainData, RecursionError):
-        return None

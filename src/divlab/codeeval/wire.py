@@ -81,6 +81,14 @@ def plain_text(value) -> str:
     return "".join(parts)
 
 
+def plain_text_or_none(value) -> str | None:
+    """plain_text(value), or None for a value that is not plain data (or too deep to write)."""
+    try:
+        return plain_text(value)
+    except (NotPlainData, RecursionError):
+        return None
+
+
 def _emit(value, write, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise NotPlainData(f"nested more than {MAX_DEPTH} levels")

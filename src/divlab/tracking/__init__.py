@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from divlab.errors import ConfigError, DivlabError
+from divlab.registry import load_attribute
 from divlab.tracking.base import Run, TrackedRun, flatten, numeric
 
 BACKENDS: dict[str, str] = {
@@ -74,8 +75,7 @@ def start_run(names: Sequence[str], *, experiment: str, run_name: str, root: str
     check_installed(names)
     runs: list[Run] = []
     for name in names:
-        module, attr = BACKENDS[name].split(":")
-        backend = getattr(importlib.import_module(module), attr)
+        backend = load_attribute(BACKENDS[name])
         runs.append(backend(experiment=experiment, run_name=run_name, root=Path(root), group=group,
                             tensorboard_dir=None if tensorboard_dir is None else Path(tensorboard_dir)))
     tracked = TrackedRun(runs)

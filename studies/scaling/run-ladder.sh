@@ -12,9 +12,9 @@ run() {  # experiment preset seeds dir
 run e1 ladder-5k 3 b5k
 # 5k never generalizes at any I (see the page): the rungs the law rests on come next
 run e1 ladder-20k 3 b20k
-run e1 ladder-80k 2 b80k
 run e1 ladder-10k 3 b10k
-run e1 ladder-40k 3 b40k
+run e1 ladder-80k 2 b80k
 run e1 ladder-20k-2x128 2 b20k-2x128
 run e1 ladder-20k-4x128 2 b20k-4x128
+run e1 ladder-40k 3 b40k
 run e4 ladder-80k 1 e4-b80k

@@ -28,7 +28,11 @@ def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
 
 
 def _mlflow(root: Path):
+    import os
+
     from mlflow.tracking import MlflowClient
+
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 reads a file store only behind this
 
     return MlflowClient(tracking_uri=(root / "mlruns").resolve().as_uri())
 
@@ -110,6 +114,68 @@ def test_a_sweep_is_one_experiment_each_cell_a_run_with_its_config_and_results(t
             [(r["examples_seen"], pytest.approx(r["seen_accuracy"])) for r in rows if "seen_accuracy" in r]
         scalars = _scalars(out / "tensorboard" / cell_id)
         assert scalars["train/loss"] == [(r["step"], pytest.approx(r["loss"])) for r in rows if "loss" in r]
+
+
+def _curves_match_metrics_jsonl(out: Path, cell_ids) -> None:
+    """Each cell's TensorBoard run holds its own loss and learning curve, row for row as its metrics.jsonl."""
+    for cell_id in cell_ids:
+        rows = _rows(out / "cells" / cell_id / "metrics.jsonl")
+        scalars = _scalars(out / "tensorboard" / cell_id)
+        assert scalars["train/loss"] == [(r["step"], pytest.approx(r["loss"])) for r in rows if "loss" in r]
+        assert scalars["curve/unseen_accuracy"] == \
+            [(r["examples_seen"], pytest.approx(r["unseen_accuracy"])) for r in rows if "unseen_accuracy" in r]
+
+
+def test_a_batched_group_reports_each_cell_to_its_own_run(tmp_path, capsys):
+    """Three cells trained as one batched model: each row goes to the run of the cell that wrote it (the
+    cells' curves differ, so a row sent to the wrong run, or to none, fails the comparison)."""
+    out = tmp_path / "e1"
+    assert main(["reproduce", "e1", "--preset", "smoke", "--out", str(out), "--quiet", "--no-report",
+                 "--workers", "1", "--batch-cells", "3", "--set", "train.eval_every=4",
+                 "--report-to", "tensorboard,mlflow"]) == 0
+    with sqlite3.connect(out / "results.sqlite") as store:
+        cells = {cell_id: json.loads(result) for cell_id, result in store.execute("SELECT cell_id, result FROM cells")}
+    assert len(cells) == 3
+    _curves_match_metrics_jsonl(out, cells)
+    losses = {cell_id: tuple(r["loss"] for r in _rows(out / "cells" / cell_id / "metrics.jsonl") if "loss" in r)
+              for cell_id in cells}
+    assert len(set(losses.values())) == 3  # three different curves, each in its own run
+    client = _mlflow(out)
+    runs = {r.info.run_name: r for r in client.search_runs([client.get_experiment_by_name("e1/smoke").experiment_id])}
+    assert set(runs) == set(cells)
+    for cell_id, result in cells.items():
+        assert runs[cell_id].data.metrics["final/unseen.accuracy"] == pytest.approx(result["unseen"]["accuracy"])
+
+
+@pytest.mark.slow
+def test_ray_workers_on_a_cluster_report_though_they_never_saw_the_sweeps_environment(tmp_path, monkeypatch):
+    """A two-node Ray cluster (127.0.0.1) started before the sweep: its workers do not inherit the
+    environment that tells a cell where to report, so it travels in the tasks' runtime_env."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from divlab.sweep import run_sweep
+    from divlab.sweep.backends import _loopback_only
+    from divlab.tracking import ENV, configure_sweep
+
+    monkeypatch.delenv(ENV, raising=False)
+    out = tmp_path / "ray"
+    with _loopback_only():
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1",
+                                                                 "include_dashboard": False})
+        try:
+            cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+            cluster.wait_for_nodes()
+            ray.init(address=cluster.address, log_to_driver=False)
+            configure_sweep(["tensorboard"], out, "e1/smoke")  # after the nodes started, as on a real cluster
+            counts = run_sweep("e1", "smoke", out, backend="ray", threads=1, progress=False,
+                               overrides={"train.eval_every": 4})
+        finally:
+            monkeypatch.delenv(ENV, raising=False)
+            ray.shutdown()
+            cluster.shutdown()
+    assert counts["done"] == 3
+    _curves_match_metrics_jsonl(out, [p.name for p in (out / "cells").iterdir()])
 
 
 def test_a_suite_evaluation_is_one_run_with_every_score(tmp_path):

@@ -14,6 +14,7 @@ from typing import Callable
 
 from divlab.errors import DivlabError
 from divlab.sweep.cell import Job, run_unit
+from divlab.tracking import sweep_setting
 
 Unit = list[Job]  # cells run together in one worker
 LOOPBACK = "127.0.0.1"
@@ -116,6 +117,9 @@ def _run_ray(units, run_dir, threads, on_start, on_result, address) -> None:
         # A node or worker process that dies takes its cells with it: Ray runs them again elsewhere (retries
         # are for such system failures only; a cell's own error comes back as its outcome, never raised).
         task = ray.remote(num_cpus=threads, max_retries=NODE_FAILURE_RETRIES)(run_unit)
+        tracking = sweep_setting()
+        if tracking:  # workers on other nodes do not inherit this process's environment
+            task = task.options(runtime_env={"env_vars": tracking})
         futures = {}
         for unit in units:
             for cell_id, _ in unit:

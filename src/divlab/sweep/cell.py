@@ -3,6 +3,7 @@ time or, for kinds that can, several cells of one model shape as one batched gro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
 
@@ -14,10 +15,12 @@ def run_cell(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     is recorded and the sweep goes on."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
+        from divlab.experiments.base import cell_dir
         from divlab.experiments.registry import kind_of
         from divlab.tracking import cell_run
 
-        with cell_run(cell_id, config) as tracked:  # a run per cell when the sweep reports to trackers
+        # a run per cell when the sweep reports to trackers
+        with cell_run(cell_id, config, cell_dir(run_dir, cell_id)) as tracked:
             result = kind_of(config).run(cell_id, config, run_dir, threads)
             if tracked is not None:
                 tracked.log_summary(result)
@@ -37,11 +40,27 @@ def run_unit(unit: list[Job], run_dir: str, threads: int) -> dict[str, dict]:
     try:
         from divlab.experiments.registry import kind_of
 
-        outcomes = kind_of(unit[0][1]).run_group(unit, run_dir, threads)
+        with _member_runs(unit, run_dir) as tracked:
+            outcomes = kind_of(unit[0][1]).run_group(unit, run_dir, threads)
+            for cell_id, outcome in outcomes.items():
+                if tracked.get(cell_id) is not None and outcome.get("ok"):
+                    tracked[cell_id].log_summary(outcome["result"])
         return {cell_id: _with_provenance(outcome) for cell_id, outcome in outcomes.items()}
     except BaseException:  # noqa: BLE001 - recorded for every cell of the group, the sweep goes on
         error = traceback.format_exc()
         return {cell_id: {"ok": False, "error": error} for cell_id, _ in unit}
+
+
+@contextlib.contextmanager
+def _member_runs(unit: list[Job], run_dir: str):
+    """One tracker run per cell of a batched group, each bound to its cell's directory: the group trains in
+    one loop, and every metrics row reaches the run of the cell that wrote it."""
+    from divlab.experiments.base import cell_dir
+    from divlab.tracking import cell_run
+
+    with contextlib.ExitStack() as stack:
+        yield {cell_id: stack.enter_context(cell_run(cell_id, config, cell_dir(run_dir, cell_id)))
+               for cell_id, config in unit}
 
 
 def _with_provenance(outcome: dict) -> dict:

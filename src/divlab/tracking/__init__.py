@@ -6,7 +6,8 @@ store beside the sweep's database, W&B in offline mode.
 One backend per module, registered in BACKENDS ("module:Class", imported only when asked for); the tracker
 libraries are optional (the `tracking` extra) and asking for a missing one is refused with its pip command.
 The trainer reports through one hook, `log_training`, called where train/curves.py writes metrics.jsonl; it
-does nothing unless a command opened a run (`tracked`).
+does nothing unless a command opened a run (`tracked`). A run may be bound to a training directory: the
+cells of a batched group train in one process at once, and each row goes to the run of the cell that wrote it.
 """
 
 from __future__ import annotations
@@ -108,31 +109,43 @@ class LazyRun:
             self.run.close()
 
 
-_CURRENT: list[LazyRun] = []
+# Open runs, innermost last, each with the training directory it is bound to (None: the whole command's)
+_CURRENT: list[tuple[Path | None, LazyRun]] = []
 
 
 @contextlib.contextmanager
-def tracked(names: Sequence[str], **run_args) -> Iterator[LazyRun | None]:
+def tracked(names: Sequence[str], *, directory: str | Path | None = None, **run_args) -> Iterator[LazyRun | None]:
     """A run for the duration of a command (see `start_run` for the arguments); the trainer's
-    `log_training` calls report to it."""
+    `log_training` calls report to it: those of `directory` only, when given, else those of any run."""
     if not names:
         yield None
         return
     run = LazyRun(names, run_args)
-    _CURRENT.append(run)
+    entry = (None if directory is None else Path(directory).resolve(), run)
+    _CURRENT.append(entry)
     try:
         yield run
     finally:
-        _CURRENT.remove(run)
+        _CURRENT.remove(entry)
         run.close()
 
 
-def log_training(record: dict) -> None:
-    """The trainer's hook (one metrics.jsonl row): its numbers against the step, and the learning curve's
-    accuracies also against the examples seen (`curve/...`), as the paper plots them."""
-    if not _CURRENT:
+def _run_for(directory: str | Path | None) -> LazyRun | None:
+    """The run that a row written in `directory` belongs to: the one bound to it, else the command's, else
+    the only run open (a kind whose trainer writes below its cell's directory)."""
+    wanted = None if directory is None else Path(directory).resolve()
+    bound = [run for where, run in _CURRENT if where is not None and where == wanted]
+    unbound = [run for where, run in _CURRENT if where is None]
+    only = [run for _, run in _CURRENT] if len(_CURRENT) == 1 else []
+    return (bound or unbound or only or [None])[-1]
+
+
+def log_training(record: dict, directory: str | Path | None = None) -> None:
+    """The trainer's hook (one metrics.jsonl row, written in `directory`): its numbers against the step, and
+    the learning curve's accuracies also against the examples seen (`curve/...`), as the paper plots them."""
+    run = _run_for(directory)
+    if run is None:
         return
-    run = _CURRENT[-1]
     step = int(record.get("step", 0))
     values = {k: v for k, v in numeric(record).items() if k != "step"}
     run.log_metrics({f"train/{k}": v for k, v in values.items()}, step)
@@ -153,21 +166,28 @@ def configure_sweep(names: Sequence[str], run_dir: str | Path, experiment: str) 
                                   "experiment": experiment})
 
 
+def sweep_setting() -> dict[str, str]:
+    """The environment variables that carry this sweep's tracking to its workers ({} when it reports nowhere):
+    what a Ray task's runtime_env must hold on a cluster, whose workers do not inherit this process's."""
+    return {ENV: os.environ[ENV]} if os.environ.get(ENV) else {}
+
+
 @contextlib.contextmanager
-def cell_run(cell_id: str, config: dict) -> Iterator[LazyRun | None]:
+def cell_run(cell_id: str, config: dict, directory: str | Path | None = None) -> Iterator[LazyRun | None]:
     """A sweep cell's run (in its worker) when the sweep reports anywhere: its full config as parameters,
-    its training live through `log_training`; the caller logs its result at the end."""
+    its training live through `log_training` (the rows written in `directory`, the cell's own, when given);
+    the caller logs its result at the end."""
     setting = os.environ.get(ENV)
     if not setting:
         yield None
         return
     setting = json.loads(setting)
     root = Path(setting["root"])
-    with tracked(setting["report_to"], experiment=setting["experiment"], run_name=cell_id, root=root,
-                 params=config, group=setting["experiment"],
+    with tracked(setting["report_to"], directory=directory, experiment=setting["experiment"], run_name=cell_id,
+                 root=root, params=config, group=setting["experiment"],
                  tensorboard_dir=root / "tensorboard" / cell_id) as run:
         yield run
 
 
 __all__ = ["BACKENDS", "TrackingError", "check_installed", "cell_run", "flatten", "log_training",
-           "configure_sweep", "parse_report_to", "start_run", "tracked"]
+           "configure_sweep", "parse_report_to", "start_run", "sweep_setting", "tracked"]

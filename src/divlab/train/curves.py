@@ -51,7 +51,7 @@ class MetricsLog:
                   "tokens_seen": state.tokens_seen[member], "elapsed_s": elapsed, **values}
         self.handle.write(json.dumps(record) + "\n")
         self.handle.flush()
-        log_training(record)  # to TensorBoard / MLflow / W&B when the command reports to them
+        log_training(record, self.run_dir)  # to TensorBoard / MLflow / W&B when the command reports to them
         self.last_loss = values.get("loss", self.last_loss)
         rate = state.step / max(elapsed, 1e-9)  # over the whole run, resumed parts included
         atomic_write_json(self.run_dir / PROGRESS, {

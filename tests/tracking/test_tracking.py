@@ -87,6 +87,30 @@ def test_train_reports_loss_and_learning_curve_as_in_metrics_jsonl(tmp_path, cap
     assert run.data.params["dataset"] == str(tmp_path / "data")
 
 
+def test_train_reports_to_wandb_offline_as_in_metrics_jsonl(tmp_path, capsys, monkeypatch):
+    """W&B in offline mode (no account, no network): its run log holds the config, the loss against the
+    step (`train/x`), the learning curve against the examples seen (`curve/x`) and the final summary."""
+    pytest.importorskip("wandb")
+    from tests.tracking.wandb_records import read_offline_run
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)  # offline is divlab's default
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert main(["generate", "--preset", "smoke", "--out", str(tmp_path / "data"), "--quiet"]) == 0
+    out = tmp_path / "run"
+    assert main(["train", str(tmp_path / "data"), "--out", str(out), "--model", "tiny", "--epochs", "1",
+                 "--eval-every", "3", "--log-every", "2", "--report-to", "wandb", "--quiet"]) == 0
+    logged = read_offline_run(out / "wandb")
+    rows = _rows(out / "metrics.jsonl")
+    assert [(h["train/x"], h["train/loss"]) for h in logged["history"] if "train/loss" in h] == \
+        [(r["step"], pytest.approx(r["loss"])) for r in rows if "loss" in r]
+    assert [(h["curve/x"], h["curve/unseen_accuracy"]) for h in logged["history"] if "curve/unseen_accuracy" in h] == \
+        [(r["examples_seen"], pytest.approx(r["unseen_accuracy"])) for r in rows if "unseen_accuracy" in r]
+    recorded = json.loads((out / "run_config.json").read_text())["train"]
+    assert logged["config"]["lr"] == recorded["lr"] and logged["config"]["model.n_embd"] == 64
+    summary = json.loads((out / "summary.json").read_text())
+    assert logged["summary"]["final/final_loss"] == pytest.approx(summary["final_loss"])
+
+
 def test_a_sweep_is_one_experiment_each_cell_a_run_with_its_config_and_results(tmp_path, capsys):
     out = tmp_path / "e1"
     assert main(["reproduce", "e1", "--preset", "smoke", "--out", str(out), "--quiet", "--no-report",

@@ -32,7 +32,7 @@ BACKENDS: dict[str, str] = {
 REQUIRES: dict[str, tuple[str, str]] = {
     "tensorboard": ("tensorboard", "pip install 'divlab[tracking]' (or: pip install tensorboard)"),
     "mlflow": ("mlflow", "pip install 'divlab[tracking]' (or: pip install mlflow-skinny)"),
-    "wandb": ("wandb", "pip install wandb"),
+    "wandb": ("wandb", "pip install 'divlab[tracking]' (or: pip install wandb)"),
 }
 # How a sweep's worker processes learn what to report to (they inherit the environment of the sweep)
 ENV = "DIVLAB_TRACKING"

@@ -10,13 +10,14 @@ import pytest
 from divlab.codeeval.benchmarks import CODE_BENCHMARKS
 from divlab.diversity.measures import MEASURES
 from divlab.errors import ConfigError
+from divlab.evalsuite.backends import BACKENDS
 from divlab.evalsuite.benchmark import BENCHMARKS
 from divlab.experiments.registry import KINDS
 from divlab.registry import Registry, load_attribute
 from divlab.tasks import TASKS
 
 REGISTRIES = {"tasks": TASKS, "kinds": KINDS, "benchmarks": BENCHMARKS, "code benchmarks": CODE_BENCHMARKS,
-              "measures": MEASURES}
+              "measures": MEASURES, "backends": BACKENDS}
 ENTRIES = [(name, entry) for name, registry in REGISTRIES.items() for entry in registry.names()]
 
 

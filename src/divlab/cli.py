@@ -547,6 +547,8 @@ def _evaluate(parser: argparse.ArgumentParser):
     parser.add_argument("--out", help="output directory (scores.json; resumes benchmark by benchmark)")
     parser.add_argument("--limit", type=int, help="first N examples of each task (a quick look; marked partial)")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
+    parser.add_argument("--backend", help="how lm-eval asks the model: hf (default; spreads over the processes "
+                                          "of `accelerate launch --multi_gpu`) or vllm (GPU, needs vllm)")
     add_set_flag(parser, "max_gen_toks=256 or data.gsm8k=FILE")
     add_report_to_flag(parser)
     parser.add_argument("--list-suites", action="store_true", help="list the suite presets and exit")
@@ -568,10 +570,14 @@ def _evaluate(parser: argparse.ArgumentParser):
             overrides["limit"] = args.limit
         if args.device:
             overrides["device"] = args.device
+        if args.backend:
+            overrides["backend"] = args.backend
         config = load_suite(args.suite, overrides)
         report_to = parse_report_to(args.report_to)
         check_installed(report_to)  # refused before the model is loaded
         scores = evaluate_suite(args.model, config, args.out)
+        if scores is None:  # a launched process other than rank 0: it only answered rank 0's requests
+            return 0
         log_scores(report_to, args.model, config, scores, args.out)
         print(format_scores(scores))
         return 0

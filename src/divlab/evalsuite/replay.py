@@ -71,9 +71,11 @@ def model_args(model: str, weights: str, adapter_tokenizer: bool, dtype: str) ->
     return args
 
 
-def command_line(tasks: list[str], settings: dict, model_arguments: dict, device: str) -> str:
+def command_line(tasks: list[str], settings: dict, model_arguments: dict, device: str,
+                 lm_eval_model: str = "hf") -> str:
     seeds = ",".join(str(settings[slot]) for slot in SEED_SLOTS)
-    words = ["lm_eval", "--model", "hf", "--model_args", ",".join(f"{k}={v}" for k, v in model_arguments.items()),
+    words = ["lm_eval", "--model", lm_eval_model,
+             "--model_args", ",".join(f"{k}={v}" for k, v in model_arguments.items()),
              "--tasks", ",".join(tasks), "--device", device, "--batch_size", str(settings["batch_size"]),
              "--seed", seeds]  # bootstrap_iters has no flag: it changes only the stderr estimates
     if settings["apply_chat_template"]:
@@ -93,7 +95,7 @@ def command_line(tasks: list[str], settings: dict, model_arguments: dict, device
 
 
 def replay_record(*, tasks: list[str], settings: dict, model_arguments: dict, device: str, output: dict,
-                  source: str) -> dict:
+                  source: str, lm_eval_model: str = "hf") -> dict:
     """What goes into a benchmark's result as `lm_eval_replay`."""
     import lm_eval
 
@@ -106,7 +108,7 @@ def replay_record(*, tasks: list[str], settings: dict, model_arguments: dict, de
         "n_shot": {task: output.get("n-shot", {}).get(task) for task in tasks},
         "task_config_sha256": task_config_hashes({t: output.get("configs", {}).get(t, {}) for t in tasks}),
         "task_hashes": sample_hashes({t: output.get("samples", {}).get(t, []) for t in tasks}),
-        "command": command_line(tasks, settings, model_arguments, device),
+        "command": command_line(tasks, settings, model_arguments, device, lm_eval_model),
         "data": (f"divlab read {source[len('local:'):]} in place of the task's hub dataset (same rows, mapped to "
                  f"the hub's fields); lm_eval reads the hub copy" if local else f"the hub dataset, as lm_eval does"),
     }

@@ -6,6 +6,11 @@ field), a model too large for the memory here. Then each benchmark writes `DIR/<
 is done; a rerun skips those, and lm-eval's request cache (`DIR/<name>/requests*`) keeps the answers of an
 interrupted benchmark, so no answer is generated or scored twice. `DIR/scores.json` holds the per-benchmark
 scores and the paper's four aggregates, recomputed from the result files after every benchmark.
+
+Under `accelerate launch --multi_gpu --num_processes N` (or `torchrun --nproc-per-node N`) every process loads
+the model and lm-eval's requests are answered in shares, while rank 0 alone decides what is left to run, asks,
+scores and writes: the scores are a single process's (`evalsuite.ranks` says why lm-eval's own data
+parallelism is not used). `--backend` picks how lm-eval asks the model (`evalsuite.backends`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from divlab.evalsuite.benchmark import LmEvalBenchmark, Source, SuiteBenchmark, 
 from divlab.evalsuite.suite import SuiteConfig
 
 RESULT = "result.json"
+REFUSED = "refused"  # what rank 0 tells the others when it refuses the output directory
 
 
 class SuiteError(DivlabError):
@@ -96,34 +102,90 @@ def plan_suite(config: SuiteConfig, hub_reachable=None) -> list[PlannedBenchmark
     return plan
 
 
-def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path) -> dict:
-    from divlab.atomic import atomic_write_json
+def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path) -> dict | None:
+    """The suite's scores (also in `out_dir/scores.json`); None on a launched process other than rank 0, which
+    only answers rank 0's model requests and writes nothing (see `evalsuite.ranks`)."""
+    from divlab.evalsuite.backends import get_backend
+    from divlab.evalsuite.ranks import from_main, join, launched
     from divlab.models.pretrained import adapter_base, check_fits_in_memory, resolve_model
-    from divlab.rundir import claim_run_dir
 
+    ranks = launched()
+    backend = get_backend(config.backend)
+    backend.check(ranks)
     out_dir = Path(out_dir)
     plan = plan_suite(config)
     # aliases and GGUF files resolve to a local directory (converted once), so their size is known here
     check_fits_in_memory(resolve_model(adapter_base(model) or model), 1.5, "evaluation")
-    claim_run_dir(out_dir, "suite.json", {"model": model, "suite": config.identity()}, "suite evaluation")
-    todo = [p for p in plan if not (out_dir / p.benchmark.name / RESULT).is_file()]
+    join(ranks)
+    # Rank 0 alone decides what is left to run, before anything is written, and every rank follows it (or
+    # leaves quietly when rank 0 refuses the directory: rank 0 says why).
+    decision = None
+    if ranks.main:
+        try:
+            decision = _unfinished(model, config, out_dir, plan)
+        except DivlabError:
+            from_main(REFUSED, ranks)
+            raise
+    todo_names = from_main(decision, ranks)
+    if todo_names == REFUSED:
+        return None
+    todo = [p for p in plan if p.benchmark.name in todo_names]
+    if not ranks.main:
+        _serve(model, config, backend, todo, ranks)
+        return None
     if todo:
-        loaded = _load(model, config)
-        for planned in todo:
-            started = time.perf_counter()
-            print(f"[{config.name}] {planned.benchmark.name}: {planned.source.describe()}", flush=True)
-            bench_dir = out_dir / planned.benchmark.name
-            bench_dir.mkdir(parents=True, exist_ok=True)
-            if isinstance(planned.benchmark, LmEvalBenchmark):
-                result = _run_lm_eval(planned, loaded, config, bench_dir)
-            else:
-                result = _run_code(planned, loaded, config, bench_dir)
-            result.update(seconds=time.perf_counter() - started, source=planned.source.describe(),
-                          group=planned.benchmark.group, score_name=planned.benchmark.score_name,
-                          limit=config.limit_of(planned.benchmark.name))
-            atomic_write_json(bench_dir / RESULT, result)
-            write_scores(model, config, out_dir)
+        _run(model, config, backend, todo, out_dir, ranks)
     return write_scores(model, config, out_dir)
+
+
+def _unfinished(model: str, config: SuiteConfig, out_dir: Path, plan: list[PlannedBenchmark]) -> list[str]:
+    from divlab.rundir import claim_run_dir
+
+    # directories written before backends existed ran on hf
+    claim_run_dir(out_dir, "suite.json", {"model": model, "suite": config.identity()}, "suite evaluation",
+                  compare=lambda record: {**record, "suite": {"backend": "hf", **record.get("suite", {})}})
+    return [p.benchmark.name for p in plan if not (out_dir / p.benchmark.name / RESULT).is_file()]
+
+
+def _run(model: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark], out_dir: Path, ranks) -> None:
+    from divlab.atomic import atomic_write_json
+    from divlab.evalsuite.ranks import stop_serving
+
+    loaded = _load(model, config, backend, todo, ranks)
+    lm = None
+    for planned in todo:
+        started = time.perf_counter()
+        print(f"[{config.name}] {planned.benchmark.name}: {planned.source.describe()}", flush=True)
+        bench_dir = out_dir / planned.benchmark.name
+        bench_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(planned.benchmark, LmEvalBenchmark):
+            lm = lm or backend.build(loaded, config, ranks)  # once: a vLLM engine takes minutes to start
+            result = _run_lm_eval(planned, lm, loaded, config, backend, bench_dir)
+        else:
+            result = _run_code(planned, loaded, config, bench_dir)
+        result.update(seconds=time.perf_counter() - started, source=planned.source.describe(),
+                      group=planned.benchmark.group, score_name=planned.benchmark.score_name,
+                      limit=config.limit_of(planned.benchmark.name))
+        atomic_write_json(bench_dir / RESULT, result)
+        write_scores(model, config, out_dir)
+    if ranks.distributed and _asks_lm_eval(todo):
+        stop_serving(ranks)
+
+
+def _asks_lm_eval(todo: list[PlannedBenchmark]) -> bool:
+    return any(isinstance(p.benchmark, LmEvalBenchmark) for p in todo)
+
+
+def _serve(model: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark], ranks) -> None:
+    """A rank other than 0: answer rank 0's share of lm-eval's requests with its own copy of the model."""
+    from divlab.evalsuite.ranks import serve
+    from divlab.evalsuite.spread_lm import answer_with
+
+    if not _asks_lm_eval(todo):
+        return
+    lm_eval_only = [p for p in todo if isinstance(p.benchmark, LmEvalBenchmark)]  # rank 0 runs code benchmarks
+    loaded = _load(model, config, backend, lm_eval_only, ranks)
+    serve(answer_with(backend.build(loaded, config, ranks)), ranks)
 
 
 def write_scores(model: str, config: SuiteConfig, out_dir: Path) -> dict:
@@ -151,30 +213,35 @@ def write_scores(model: str, config: SuiteConfig, out_dir: Path) -> dict:
 @dataclass
 class Loaded:
     name: str
-    model: object
+    model: object  # None where neither the backend nor a code benchmark needs divlab's copy
     tokenizer: object
     device: str
     chat: bool
-    lm_eval_model_args: dict  # what `lm_eval --model_args` would load for the same model
+    lm_eval_model_args: dict  # what `lm_eval --model hf --model_args` would load for the same model
 
 
-def _load(name: str, config: SuiteConfig) -> Loaded:
+def _load(name: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark], ranks) -> Loaded:
     from divlab.device import resolve_device
+    from divlab.evalsuite.ranks import local_device
     from divlab.evalsuite.replay import model_args
-    from divlab.models.pretrained import adapter_base, load_causal_lm, resolve_model
+    from divlab.models.pretrained import adapter_base, default_dtype, load_causal_lm, load_tokenizer, resolve_model
 
-    device = resolve_device(config.device)
-    model, tokenizer = load_causal_lm(name, device)
-    model.eval()
+    device = local_device(resolve_device(config.device), ranks)
+    if backend.uses_loaded_model or not all(isinstance(p.benchmark, LmEvalBenchmark) for p in todo):
+        model, tokenizer = load_causal_lm(name, device)
+        model.eval()
+        dtype = str(model.dtype).removeprefix("torch.")
+    else:
+        model, tokenizer, dtype = None, load_tokenizer(name), default_dtype(device)
     chat = config.chat == "true" or (config.chat == "auto" and bool(getattr(tokenizer, "chat_template", None)))
     lm_args = model_args(name, resolve_model(adapter_base(name) or name),
-                         (Path(name) / "tokenizer_config.json").is_file(), str(model.dtype).removeprefix("torch."))
+                         (Path(name) / "tokenizer_config.json").is_file(), dtype)
     return Loaded(name, model, tokenizer, device, chat, lm_args)
 
 
-def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig, bench_dir: Path) -> dict:
+def _run_lm_eval(planned: PlannedBenchmark, lm, loaded: Loaded, config: SuiteConfig, backend,
+                 bench_dir: Path) -> dict:
     import lm_eval
-    from lm_eval.models.huggingface import HFLM
 
     from divlab.evalsuite.lm_eval_io import quiet_lm_eval, task_manager, write_samples
     from divlab.evalsuite.replay import lm_eval_settings, replay_record
@@ -182,9 +249,9 @@ def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig,
     quiet_lm_eval()
     benchmark = planned.benchmark
     tasks = benchmark.task_configs(planned.source, planned.few_shot, config.subtasks.get(benchmark.name))
-    lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=config.batch_size, device=loaded.device)
     settings = lm_eval_settings(seed=config.seed, chat=loaded.chat, limit=config.limit_of(benchmark.name),
                                 max_gen_toks=config.max_gen_toks, batch_size=config.batch_size)
+    answered_before = list(getattr(lm, "answered_per_rank", []))
     output = lm_eval.simple_evaluate(
         model=lm, tasks=tasks, use_cache=str(bench_dir / "requests"), log_samples=True, task_manager=task_manager(),
         **{k: v for k, v in settings.items() if k != "batch_size"},  # the model object carries its batch size
@@ -194,10 +261,21 @@ def _run_lm_eval(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig,
     return {**scored, "tasks": {task: {k: v for k, v in values.items() if isinstance(v, (int, float))}
                                 for task, values in output["results"].items()},
             "examples": sum(v["effective"] for v in output["n-samples"].values()),
-            "chat_template": loaded.chat, "lm_eval": lm_eval.__version__,
+            "chat_template": loaded.chat, "lm_eval": lm_eval.__version__, "backend": backend.name,
+            **_processes(lm, answered_before),
             "lm_eval_replay": replay_record(tasks=[t["task"] for t in tasks], settings=settings,
-                                            model_arguments=loaded.lm_eval_model_args, device=loaded.device,
-                                            output=output, source=planned.source.describe())}
+                                            model_arguments=backend.model_args(loaded.lm_eval_model_args, config),
+                                            device=loaded.device, output=output, source=planned.source.describe(),
+                                            lm_eval_model=backend.lm_eval_model)}
+
+
+def _processes(lm, answered_before: list[int]) -> dict:
+    """How many processes answered the model's requests, and how many each (those not in the request cache)."""
+    answered = getattr(lm, "answered_per_rank", None)
+    if answered is None:
+        return {"processes": 1}
+    return {"processes": len(answered),
+            "requests_per_process": [now - before for now, before in zip(answered, answered_before, strict=True)]}
 
 
 def _run_code(planned: PlannedBenchmark, loaded: Loaded, config: SuiteConfig, bench_dir: Path) -> dict:

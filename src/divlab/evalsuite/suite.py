@@ -25,6 +25,8 @@ class SuiteConfig:
     data: dict[str, str] = field(default_factory=dict)  # benchmark -> local file (else its file in the data dir)
     seed: int = 0
     device: str = "auto"
+    backend: str = "hf"  # how lm-eval asks the model: hf, vllm (evalsuite.backends)
+    tensor_parallel: int = 1  # vllm: GPUs per model copy (the visible GPUs hold copies side by side)
 
     def __post_init__(self):
         from divlab.evalsuite.benchmark import BENCHMARKS
@@ -45,6 +47,12 @@ class SuiteConfig:
         for name, value in self.limits.items():
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"limits.{name}", value, "must be an integer >= 0 (0: no limit)")
+        from divlab.evalsuite.backends import BACKENDS
+
+        if self.backend not in BACKENDS:
+            BACKENDS.get(self.backend)  # the registry's one error for an unknown name
+        if self.tensor_parallel < 1:
+            raise ConfigError("tensor_parallel", self.tensor_parallel, "must be >= 1")
         if self.batch_size < 1:
             raise ConfigError("batch_size", self.batch_size, "must be >= 1")
         if self.chat not in ("auto", "true", "false"):
@@ -67,7 +75,7 @@ class SuiteConfig:
     def identity(self) -> dict:
         """What decides the scores (a rerun into the same directory must match it)."""
         d = self.to_dict()
-        for unrelated in ("description", "batch_size", "device"):
+        for unrelated in ("description", "batch_size", "device", "tensor_parallel"):
             d.pop(unrelated)
         return d
 

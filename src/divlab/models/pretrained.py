@@ -128,19 +128,34 @@ def check_fits_in_memory(name: str, factor: float, what: str) -> None:
                          f"{what} needs about {weights * factor / GiB:.1f} GiB, {available / GiB:.1f} GiB is free")
 
 
-def load_causal_lm(name: str, device: str = "cpu", dtype=None, load_in_8bit: bool = False):
-    """(model, tokenizer) for a hub id, local directory, alias, GGUF file or LoRA adapter directory."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def default_dtype(device: str) -> str:
+    """The dtype a model is loaded in on `device` unless told: bfloat16 on a GPU, float32 on the CPU."""
+    return "bfloat16" if device.startswith("cuda") else "float32"
+
+
+def load_tokenizer(name: str):
+    """The tokenizer of a hub id, local directory, alias, GGUF file or LoRA adapter directory (the adapter's
+    own when it ships one, else its base model's)."""
+    from transformers import AutoTokenizer
 
     from divlab.hf import quiet_transformers
 
     quiet_transformers()
     base = adapter_base(name)
     weights_from = resolve_model(base if base else name)
-    tokenizer = AutoTokenizer.from_pretrained(name if base and (Path(name) / "tokenizer_config.json").is_file()
-                                              else weights_from)
-    kwargs = {"dtype": dtype or (torch.bfloat16 if device.startswith("cuda") else torch.float32)}
+    return AutoTokenizer.from_pretrained(name if base and (Path(name) / "tokenizer_config.json").is_file()
+                                         else weights_from)
+
+
+def load_causal_lm(name: str, device: str = "cpu", dtype=None, load_in_8bit: bool = False):
+    """(model, tokenizer) for a hub id, local directory, alias, GGUF file or LoRA adapter directory."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    base = adapter_base(name)
+    weights_from = resolve_model(base if base else name)
+    tokenizer = load_tokenizer(name)
+    kwargs = {"dtype": dtype or getattr(torch, default_dtype(device))}
     if load_in_8bit:
         from transformers import BitsAndBytesConfig
 

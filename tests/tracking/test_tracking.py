@@ -27,12 +27,13 @@ def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_file_store(monkeypatch):
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 reads a file store only behind this
+
+
 def _mlflow(root: Path):
-    import os
-
     from mlflow.tracking import MlflowClient
-
-    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 reads a file store only behind this
 
     return MlflowClient(tracking_uri=(root / "mlruns").resolve().as_uri())
 
@@ -200,6 +201,45 @@ def test_ray_workers_on_a_cluster_report_though_they_never_saw_the_sweeps_enviro
             cluster.shutdown()
     assert counts["done"] == 3
     _curves_match_metrics_jsonl(out, [p.name for p in (out / "cells").iterdir()])
+
+
+class _Broken:
+    """A tracker whose server is gone once the run has begun."""
+
+    def __init__(self, *, run_name, **_):
+        self.run_name = run_name
+
+    def log_params(self, params):
+        pass
+
+    def log_metrics(self, metrics, step):
+        raise ConnectionError("tracking server unreachable")
+
+    log_summary = log_metrics
+
+    def close(self):
+        raise ConnectionError("tracking server unreachable")
+
+
+def test_a_failing_tracker_is_dropped_with_a_warning_and_the_cell_still_finishes(tmp_path, monkeypatch, capsys):
+    """A cell run in this process (as a worker runs it) reporting to TensorBoard and to a tracker that fails
+    at its first metric: the cell's result comes back, TensorBoard still gets every row, one warning."""
+    from divlab import tracking
+    from divlab.sweep.cell import run_cell
+    from divlab.sweep.runner import load_experiment
+
+    monkeypatch.setitem(tracking.BACKENDS, "broken", f"{__name__}:_Broken")
+    monkeypatch.setitem(tracking.REQUIRES, "broken", ("json", "-"))
+    monkeypatch.delenv(tracking.ENV, raising=False)
+    tracking.configure_sweep(["broken", "tensorboard"], tmp_path, "e1/smoke")
+    try:
+        cell = load_experiment("e1", "smoke", None, {"train.eval_every": 4}).cells()[0]
+        outcome = run_cell(cell.cell_id, cell.config, str(tmp_path), 1)
+    finally:
+        monkeypatch.delenv(tracking.ENV, raising=False)
+    assert outcome["ok"], outcome.get("error")
+    assert capsys.readouterr().err.count("tracker _Broken failed") == 1
+    _curves_match_metrics_jsonl(tmp_path, [cell.cell_id])
 
 
 def test_a_suite_evaluation_is_one_run_with_every_score(tmp_path):

@@ -122,7 +122,7 @@ def run_sweep(
                          f"the 'cpu' preset runs here")
     if backend not in ("local", "ray"):
         raise SweepError(f"backend={backend!r}: known backends are local and ray")
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()  # cells resolve it in workers elsewhere (Ray nodes), trackers beside it
     try:
         store = open_run_dir(run_dir, spec.identity())
     except StoreError as error:

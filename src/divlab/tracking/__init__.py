@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 from divlab.errors import ConfigError, DivlabError
 from divlab.registry import load_attribute
-from divlab.tracking.base import Run, TrackedRun, flatten, numeric
+from divlab.tracking.base import Run, TrackedRun, flatten, numeric, warn_dropped
 
 BACKENDS: dict[str, str] = {
     "tensorboard": "divlab.tracking.tensorboard:TensorBoardRun",
@@ -77,8 +77,11 @@ def start_run(names: Sequence[str], *, experiment: str, run_name: str, root: str
     runs: list[Run] = []
     for name in names:
         backend = load_attribute(BACKENDS[name])
-        runs.append(backend(experiment=experiment, run_name=run_name, root=Path(root), group=group,
-                            tensorboard_dir=None if tensorboard_dir is None else Path(tensorboard_dir)))
+        try:
+            runs.append(backend(experiment=experiment, run_name=run_name, root=Path(root), group=group,
+                                tensorboard_dir=None if tensorboard_dir is None else Path(tensorboard_dir)))
+        except Exception:  # noqa: BLE001 - an unreachable tracking server must not stop the work
+            warn_dropped(name, run_name)
     tracked = TrackedRun(runs)
     if params:
         tracked.log_params(params)
@@ -166,10 +169,18 @@ def configure_sweep(names: Sequence[str], run_dir: str | Path, experiment: str) 
                                   "experiment": experiment})
 
 
+# The trackers' own settings that a worker must share with the sweep's process (where runs go, W&B's mode)
+TRACKER_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE", "WANDB_MODE", "WANDB_PROJECT", "WANDB_ENTITY",
+               "WANDB_DIR", "TENSORBOARD_LOGDIR")
+
+
 def sweep_setting() -> dict[str, str]:
     """The environment variables that carry this sweep's tracking to its workers ({} when it reports nowhere):
-    what a Ray task's runtime_env must hold on a cluster, whose workers do not inherit this process's."""
-    return {ENV: os.environ[ENV]} if os.environ.get(ENV) else {}
+    what a Ray task's runtime_env must hold on a cluster, whose workers do not inherit this process's.
+    (Credentials such as WANDB_API_KEY are not sent: a runtime_env is visible in Ray's dashboard.)"""
+    if not os.environ.get(ENV):
+        return {}
+    return {name: os.environ[name] for name in (ENV, *TRACKER_ENV) if os.environ.get(name)}
 
 
 @contextlib.contextmanager

@@ -53,28 +53,41 @@ class Run:
 
 
 class TrackedRun:
-    """The same calls to every chosen tracker."""
+    """The same calls to every chosen tracker. A tracker that fails (a server gone, a full disk) is warned
+    about once, with its traceback, and dropped: the run and what divlab itself writes go on, so a finished
+    cell is never lost to its tracker."""
 
     def __init__(self, runs: list[Run]):
         self.runs = runs
 
+    def _each(self, call: str, *args) -> None:
+        for run in list(self.runs):
+            try:
+                getattr(run, call)(*args)
+            except Exception:  # noqa: BLE001 - the tracker is dropped, the work goes on
+                self.runs.remove(run)
+                warn_dropped(type(run).__name__, run.run_name)
+
     def log_params(self, params: dict) -> None:
-        flat = flatten(params)
-        for run in self.runs:
-            run.log_params(flat)
+        self._each("log_params", flatten(params))
 
     def log_metrics(self, metrics: dict, step: int) -> None:
         values = numeric(metrics)
         if values:
-            for run in self.runs:
-                run.log_metrics(values, step)
+            self._each("log_metrics", values, step)
 
     def log_summary(self, summary: dict) -> None:
         values = numeric(summary)
         if values:
-            for run in self.runs:
-                run.log_summary(values)
+            self._each("log_summary", values)
 
     def close(self) -> None:
-        for run in self.runs:
-            run.close()
+        self._each("close")
+
+
+def warn_dropped(tracker: str, run_name: str) -> None:
+    import sys
+    import traceback
+
+    print(f"divlab: tracker {tracker} failed for run {run_name} and is dropped (results are unaffected):\n"
+          f"{traceback.format_exc()}", file=sys.stderr, flush=True)

@@ -3,15 +3,18 @@ the pieces of spreading requests over launched processes that need no second pro
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import json
+import sys
+import types
 
 import pytest
 
 from divlab.errors import ConfigError
 from divlab.evalsuite.backends import Backend, BackendError, get_backend
 from divlab.evalsuite.backends.vllm import vllm_model_args
-from divlab.evalsuite.ranks import Ranks, interleave, launched, shares
+from divlab.evalsuite.ranks import Ranks, in_order, launched, local_device, shares
 from tests.conftest import run_cli
 
 
@@ -36,10 +39,67 @@ def test_an_unknown_backend_is_refused_naming_it():
 
 def test_a_backend_that_cannot_use_launched_processes_is_refused_under_a_launcher():
     single = Backend(name="single", lm_eval_model="hf", install="-", build=None, model_args=dict)
-    single.check(Ranks())
+    single.check(Ranks(), None)
     with pytest.raises(BackendError, match="2 processes"):
-        single.check(Ranks(rank=1, world=2))
-    get_backend("hf").check(Ranks(rank=1, world=2))
+        single.check(Ranks(rank=1, world=2), None)
+    get_backend("hf").check(Ranks(rank=1, world=2), None)
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch):
+    """vllm "installed" (never imported by these tests: only its presence is looked up), on `gpus[0]` GPUs."""
+    from divlab.evalsuite.backends import vllm
+
+    module = types.ModuleType("vllm")
+    module.__spec__ = importlib.machinery.ModuleSpec("vllm", None)
+    monkeypatch.setitem(sys.modules, "vllm", module)
+    gpus = [1]
+    monkeypatch.setattr(vllm, "_gpus", lambda: gpus[0])
+    return gpus
+
+
+@pytest.mark.parametrize("gpus, settings, refusal", [
+    (0, {}, r"backend='vllm': needs a CUDA GPU"),
+    (3, {"tensor_parallel": 2}, r"tensor_parallel=2: must divide the 3 visible GPU"),
+    (4, {"tensor_parallel": 2}, r"backend='vllm': runs 2 model copies on the 4 visible GPUs.*'ray'"),
+])
+def test_vllm_settings_this_machine_cannot_run_are_refused_before_anything_is_written(
+        fake_vllm, monkeypatch, tmp_path, gpus, settings, refusal):
+    from divlab.evalsuite import evaluate_suite, load_suite
+
+    fake_vllm[0] = gpus
+    monkeypatch.setitem(sys.modules, "ray", None)  # not installed
+    config = load_suite("generalist-offline", {"backend": "vllm", **settings})
+    with pytest.raises(ConfigError, match=refusal) as refused:
+        evaluate_suite(str(tmp_path / "no-such-model"), config, tmp_path / "out")  # refused before the model
+    assert "\n" not in str(refused.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_vllm_runs_the_gpus_it_can(fake_vllm, monkeypatch):
+    fake_vllm[0] = 4
+    monkeypatch.setitem(sys.modules, "ray", types.ModuleType("ray"))
+    monkeypatch.setattr(sys.modules["ray"], "__spec__", importlib.machinery.ModuleSpec("ray", None), raising=False)
+    from divlab.evalsuite import load_suite
+
+    get_backend("vllm").check(Ranks(), load_suite("generalist-offline", {"backend": "vllm", "tensor_parallel": 2}))
+    monkeypatch.setitem(sys.modules, "ray", None)
+    get_backend("vllm").check(Ranks(), load_suite("generalist-offline", {"backend": "vllm", "tensor_parallel": 4}))
+
+
+def test_vllm_allows_the_lora_adapters_rank(fake_vllm, tmp_path):
+    from divlab.evalsuite import load_suite
+    from divlab.evalsuite.backends.vllm import max_lora_rank
+
+    config = load_suite("generalist-offline", {"backend": "vllm"})
+    adapter = tmp_path / "lora"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 64, "base_model_name_or_path": "org/base"}))
+    args = get_backend("vllm").model_args({"pretrained": "org/base", "dtype": "bfloat16", "peft": str(adapter)},
+                                          config)
+    assert args["lora_local_path"] == str(adapter) and args["max_lora_rank"] == 64
+    assert "max_lora_rank" not in get_backend("vllm").model_args({"pretrained": "org/base", "dtype": "bf16"}, config)
+    assert [max_lora_rank(r) for r in (4, 16, 17, 48, 64, 200)] == [16, 16, 32, 64, 64, 256]
 
 
 def test_vllm_model_args_load_what_hf_loads_on_every_gpu():
@@ -69,14 +129,37 @@ def test_the_replay_command_names_the_backend_lm_eval_runs():
 def test_shares_answered_come_back_in_the_order_asked(count, world):
     items = [f"request {i}" for i in range(count)]
     parts = shares(items, world)
-    assert sorted(len(p) for p in parts)[-1] - sorted(len(p) for p in parts)[0] <= 1
-    assert interleave([[f"answer to {item}" for item in part] for part in parts]) == [
-        f"answer to {item}" for item in items]
+    assert len(parts) == world
+    assert max(len(p) for p in parts) - min(len(p) for p in parts) <= 1
+    answers = [[f"answer to {item}" for item in part] for part in parts]
+    assert in_order(answers) == [f"answer to {item}" for item in items]
+
+
+def test_each_rank_gets_a_contiguous_block_keeping_a_documents_answer_choices_together():
+    # lm-eval's loglikelihood requests: (context, continuation), a document's choices next to each other
+    requests = [(f"doc {d}", f" choice {c}") for d in range(5) for c in range(4 if d % 2 else 2)]
+    parts = shares(requests, 3, key=lambda args: args[0])
+    assert in_order(parts) == requests
+    contexts = [{args[0] for args in part} for part in parts]
+    assert all(a.isdisjoint(b) for i, a in enumerate(contexts) for b in contexts[i + 1:])  # no document split
+    assert [len(p) for p in parts] == [6, 6, 2]
+    # one document larger than a share: it stays whole, the other ranks answer the rest
+    assert [len(p) for p in shares([("a", 1)] * 5 + [("b", 1)], 2, key=lambda args: args[0])] == [5, 1]
+
+
+def test_launched_processes_share_the_gpus_round_robin():
+    assert local_device("cuda", Ranks(rank=5, world=6, local_rank=5), gpus=lambda: 4) == "cuda:1"
+    assert local_device("cuda", Ranks(rank=1, world=2, local_rank=1), gpus=lambda: 2) == "cuda:1"
+    assert local_device("cuda", Ranks(), gpus=lambda: 4) == "cuda"
+    assert local_device("cuda:3", Ranks(rank=1, world=2, local_rank=1), gpus=lambda: 4) == "cuda:3"
+    assert local_device("cpu", Ranks(rank=1, world=2, local_rank=1), gpus=lambda: 0) == "cpu"
 
 
 def test_the_launchers_environment_says_which_process_this_is():
-    assert launched({}) == Ranks(0, 1, 0)
-    assert launched({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}) == Ranks(1, 2, 1)
+    assert launched({}) == Ranks(0, 1, 0, 1)
+    # no LOCAL_WORLD_SIZE: every process counted as on this machine (the memory check errs on the safe side)
+    assert launched({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}) == Ranks(1, 2, 1, 2)
+    assert launched({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}) == Ranks(3, 4, 1, 2)
     with pytest.raises(ConfigError, match="WORLD_SIZE='two'"):
         launched({"WORLD_SIZE": "two"})
     with pytest.raises(ConfigError, match="RANK=2: must be below WORLD_SIZE=2"):

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -22,26 +23,22 @@ SUITE = ("--suite", "generalist-offline", "--set", 'benchmarks=["gsm8k", "bbh"]'
 BENCHMARKS = ("gsm8k", "bbh")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _env() -> dict:
     # one thread per process (2 processes on 2 cores); no GPU even where there is one: the CPU path over gloo
     return {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "CUDA_VISIBLE_DEVICES": "",
             "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-def _launch(*args: str) -> subprocess.CompletedProcess:
+def _launch(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
     # accelerate 1.15 starts one process for `--cpu --num_processes 2` (several need MPI); `--multi_gpu`
-    # starts them through torch's launcher, and with no GPU visible each runs on the CPU
+    # starts them through torch's launcher, and with no GPU visible each runs on the CPU. Port 0: the
+    # launcher picks a free one.
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_ip", "127.0.0.1", "--main_process_port", str(_free_port()), "-m", "divlab.cli", *args]
-    result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+               "--main_process_ip", "127.0.0.1", "--main_process_port", "0", "-m", "divlab.cli", *args]
+    result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=timeout)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
@@ -100,3 +97,82 @@ def test_two_processes_score_exactly_as_one_and_only_rank_0_writes(tiny_model, t
     assert (two / "gsm8k" / "result.json").read_text() == gsm8k_result
     assert (two / "bbh" / "samples.jsonl").read_text() == bbh_samples
     assert json.loads((two / "bbh" / "result.json").read_text())["requests_per_process"] == [0, 0]
+
+
+def _divlab_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("divlab ")]
+
+
+@pytest.mark.slow
+def test_a_refusal_on_rank_0_stops_every_rank_and_only_rank_0_says_why(tiny_model, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "suite.json").write_text(json.dumps({"model": "another-model", "suite": {}}))
+    result = _launch("evaluate", str(tiny_model), *SUITE, "--out", str(out), check=False, timeout=120)
+    assert result.returncode != 0
+    # rank 0's refusal, naming the directory's other model, alone: rank 1 leaves quietly, so the launcher
+    # waits for rank 0 (had rank 1 failed first, the launcher would have stopped rank 0 before it said why)
+    lines = _divlab_lines(result.stderr)
+    assert len(lines) == 1 and "holds a different suite evaluation" in lines[0] and "another-model" in lines[0]
+    assert "rank      : 0 (local_rank: 0)" in result.stderr  # the launcher's root cause
+    assert "gloo" not in result.stderr.lower() and "Connection closed" not in result.stderr, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["suite.json"]
+
+
+_SPREAD_SCRIPT = textwrap.dedent("""
+    import sys
+    from divlab.evalsuite.ranks import join, launched, leave, serve, spread, stop_serving
+
+    ranks = launched()
+    failing = sys.argv[1]
+    join(ranks)
+
+    def answer(method, arguments):
+        if failing == f"rank {ranks.rank}":
+            raise OSError(f"no memory left for {len(arguments)} requests\\non rank {ranks.rank}")
+        return [f"{method}: {args[0]}" for args in arguments]
+
+    if ranks.main:
+        try:
+            print(spread("generate_until", [(f"q{i}",) for i in range(4)], answer, ranks))
+            print(spread("generate_until", [(f"q{i}",) for i in range(4, 6)], answer, ranks))
+        except Exception as error:
+            stop_serving(ranks, failed=True)
+            print(f"rank 0 raised {type(error).__name__}: {error}")
+        else:
+            stop_serving(ranks)
+    else:
+        try:
+            print(f"rank 1 answered {serve(answer, ranks)}")
+        except Exception as error:
+            print(f"rank 1 raised {type(error).__name__}: {error}")
+    leave(ranks)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failing", ["nobody", "rank 0", "rank 1"])
+def test_a_failing_answer_stops_every_rank_and_rank_0_says_why_in_one_line(tmp_path, failing):
+    script = tmp_path / "spread.py"
+    script.write_text(_SPREAD_SCRIPT)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {**_env(), "MASTER_PORT": str(port), "WORLD_SIZE": "2", "PYTHONPATH": os.pathsep.join(sys.path)}
+    processes = [subprocess.Popen([sys.executable, str(script), failing], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)})
+                 for r in range(2)]
+    (out0, err0), (out1, err1) = (p.communicate(timeout=120) for p in processes)
+    assert [p.returncode for p in processes] == [0, 0], err0 + err1
+    if failing == "nobody":  # contiguous shares, answered in order
+        assert out0.splitlines() == [str([["generate_until: q0", "generate_until: q1"],
+                                          ["generate_until: q2", "generate_until: q3"]]),
+                                     str([["generate_until: q4"], ["generate_until: q5"]])]
+        assert out1.strip() == "rank 1 answered 3"
+    elif failing == "rank 0":  # its own error, once rank 1 handed back its share; rank 1 told to stop
+        assert out0.strip() == "rank 0 raised OSError: no memory left for 2 requests\non rank 0"
+        assert out1.strip() == "rank 1 raised MainStopped:"
+    else:  # rank 1's error raised on rank 0 in one line naming the rank
+        assert out0.strip() == ("rank 0 raised RankError: rank 1 of 2 could not answer lm-eval's generate_until "
+                                "requests: OSError: no memory left for 2 requests on rank 1")
+        assert out1.strip() == "rank 1 raised MainStopped:"

@@ -62,3 +62,37 @@ def test_memory_check_names_the_sizes(tmp_path, monkeypatch):
     with pytest.raises(pretrained.ModelError, match="needs about .* GiB, .* GiB is free"):
         pretrained.check_fits_in_memory(str(tmp_path), 2.5, "LoRA fine-tuning")
     pretrained.check_fits_in_memory(str(tmp_path), 1.5, "LoRA fine-tuning")  # fits: no error
+
+
+def test_a_conversion_finished_meanwhile_by_another_process_is_used(tmp_path, monkeypatch):
+    """Launched ranks (or two commands) converting the same GGUF file: the one that finishes second finds the
+    directory taken and uses it instead of failing on the rename."""
+    import os
+
+    import transformers
+
+    class Saved:
+        def __init__(self):
+            self.config = type("Config", (), {})()
+            self.hf_quantizer = "gguf"
+
+        def save_pretrained(self, directory):
+            os.makedirs(directory, exist_ok=True)
+            (directory / "config.json").write_text("{}")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: Saved())
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: Saved())
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    out = tmp_path / "cache" / "model"
+    replace = os.replace
+
+    def another_process_finishes_first(source, target):
+        out.mkdir(parents=True)
+        (out / "config.json").write_text('{"by": "the other process"}')
+        replace(source, target)
+
+    monkeypatch.setattr(pretrained.os, "replace", another_process_finishes_first)
+    assert pretrained.convert_gguf(gguf, out) == out
+    assert json.loads((out / "config.json").read_text()) == {"by": "the other process"}
+    assert [p.name for p in out.parent.iterdir()] == ["model"]  # our partial copy removed

@@ -9,12 +9,14 @@ scores and the paper's four aggregates, recomputed from the result files after e
 
 Under `accelerate launch --multi_gpu --num_processes N` (or `torchrun --nproc-per-node N`) every process loads
 the model and lm-eval's requests are answered in shares, while rank 0 alone decides what is left to run, asks,
-scores and writes: the scores are a single process's (`evalsuite.ranks` says why lm-eval's own data
-parallelism is not used). `--backend` picks how lm-eval asks the model (`evalsuite.backends`).
+scores and writes: the prompts are a single process's, and so are the scores wherever batching cannot change a
+number (docs/evalsuite.md; `evalsuite.ranks` says why lm-eval's own data parallelism is not used).
+`--backend` picks how lm-eval asks the model (`evalsuite.backends`).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from dataclasses import dataclass
@@ -25,7 +27,6 @@ from divlab.evalsuite.benchmark import LmEvalBenchmark, Source, SuiteBenchmark, 
 from divlab.evalsuite.suite import SuiteConfig
 
 RESULT = "result.json"
-REFUSED = "refused"  # what rank 0 tells the others when it refuses the output directory
 
 
 class SuiteError(DivlabError):
@@ -106,36 +107,51 @@ def evaluate_suite(model: str, config: SuiteConfig, out_dir: str | Path) -> dict
     """The suite's scores (also in `out_dir/scores.json`); None on a launched process other than rank 0, which
     only answers rank 0's model requests and writes nothing (see `evalsuite.ranks`)."""
     from divlab.evalsuite.backends import get_backend
-    from divlab.evalsuite.ranks import from_main, join, launched
-    from divlab.models.pretrained import adapter_base, check_fits_in_memory, resolve_model
+    from divlab.evalsuite.ranks import join, launched, leave
 
     ranks = launched()
     backend = get_backend(config.backend)
-    backend.check(ranks)
+    backend.check(ranks, config)
     out_dir = Path(out_dir)
     plan = plan_suite(config)
-    # aliases and GGUF files resolve to a local directory (converted once), so their size is known here
-    check_fits_in_memory(resolve_model(adapter_base(model) or model), 1.5, "evaluation")
     join(ranks)
-    # Rank 0 alone decides what is left to run, before anything is written, and every rank follows it (or
-    # leaves quietly when rank 0 refuses the directory: rank 0 says why).
-    decision = None
-    if ranks.main:
-        try:
-            decision = _unfinished(model, config, out_dir, plan)
-        except DivlabError:
-            from_main(REFUSED, ranks)
-            raise
-    todo_names = from_main(decision, ranks)
-    if todo_names == REFUSED:
-        return None
-    todo = [p for p in plan if p.benchmark.name in todo_names]
-    if not ranks.main:
-        _serve(model, config, backend, todo, ranks)
+    try:
+        return _evaluate_joined(model, config, out_dir, plan, backend, ranks)
+    finally:
+        leave(ranks)
+
+
+def _evaluate_joined(model: str, config: SuiteConfig, out_dir: Path, plan: list[PlannedBenchmark], backend,
+                     ranks) -> dict | None:
+    from divlab.evalsuite.ranks import MainStopped, decided_by_main
+
+    # Rank 0 alone resolves the model (an alias or GGUF file is converted once, not by every process at once),
+    # checks the memory and decides what is left to run, before anything is written; every rank follows it,
+    # or leaves quietly when rank 0 raises (rank 0 says why: `ranks.MainStopped`). The other ranks find the
+    # converted model in the cache.
+    try:
+        todo_names = decided_by_main(lambda: _checked_and_unfinished(model, config, out_dir, plan, ranks), ranks)
+        todo = [p for p in plan if p.benchmark.name in todo_names]
+        if not ranks.main:
+            _serve(model, config, backend, todo, ranks)
+            return None
+    except MainStopped:
         return None
     if todo:
         _run(model, config, backend, todo, out_dir, ranks)
     return write_scores(model, config, out_dir)
+
+
+def _checked_and_unfinished(model: str, config: SuiteConfig, out_dir: Path, plan: list[PlannedBenchmark],
+                            ranks) -> list[str]:
+    from divlab.models.pretrained import adapter_base, check_fits_in_memory, resolve_model
+
+    # aliases and GGUF files resolve to a local directory (converted once), so their size is known here; every
+    # process on this machine loads its own copy on the CPU first
+    processes = ranks.local_world
+    check_fits_in_memory(resolve_model(adapter_base(model) or model), 1.5 * processes,
+                         "evaluation" if processes == 1 else f"evaluation by {processes} processes")
+    return _unfinished(model, config, out_dir, plan)
 
 
 def _unfinished(model: str, config: SuiteConfig, out_dir: Path, plan: list[PlannedBenchmark]) -> list[str]:
@@ -148,8 +164,24 @@ def _unfinished(model: str, config: SuiteConfig, out_dir: Path, plan: list[Plann
 
 
 def _run(model: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark], out_dir: Path, ranks) -> None:
-    from divlab.atomic import atomic_write_json
     from divlab.evalsuite.ranks import stop_serving
+
+    failed = True
+    try:
+        _run_benchmarks(model, config, backend, todo, out_dir, ranks)
+        failed = False
+    finally:
+        if ranks.distributed and _asks_lm_eval(todo):  # the other ranks serve (see `_serve`) until told
+            try:
+                stop_serving(ranks, failed)
+            except Exception:
+                if not failed:
+                    raise  # else rank 0's own error is the one to show, not a broken channel's
+
+
+def _run_benchmarks(model: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark], out_dir: Path,
+                    ranks) -> None:
+    from divlab.atomic import atomic_write_json
 
     loaded = _load(model, config, backend, todo, ranks)
     lm = None
@@ -159,17 +191,18 @@ def _run(model: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark],
         bench_dir = out_dir / planned.benchmark.name
         bench_dir.mkdir(parents=True, exist_ok=True)
         if isinstance(planned.benchmark, LmEvalBenchmark):
-            lm = lm or backend.build(loaded, config, ranks)  # once: a vLLM engine takes minutes to start
+            if lm is None:  # once: a vLLM engine takes minutes to start
+                if not backend.uses_loaded_model:
+                    _release_model(loaded)  # vLLM claims most of the GPU's memory as it starts
+                lm = backend.build(loaded, config, ranks)
             result = _run_lm_eval(planned, lm, loaded, config, backend, bench_dir)
         else:
-            result = _run_code(planned, loaded, config, bench_dir)
+            result = _run_code(planned, _with_model(loaded), config, bench_dir)
         result.update(seconds=time.perf_counter() - started, source=planned.source.describe(),
                       group=planned.benchmark.group, score_name=planned.benchmark.score_name,
                       limit=config.limit_of(planned.benchmark.name))
         atomic_write_json(bench_dir / RESULT, result)
         write_scores(model, config, out_dir)
-    if ranks.distributed and _asks_lm_eval(todo):
-        stop_serving(ranks)
 
 
 def _asks_lm_eval(todo: list[PlannedBenchmark]) -> bool:
@@ -177,15 +210,25 @@ def _asks_lm_eval(todo: list[PlannedBenchmark]) -> bool:
 
 
 def _serve(model: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark], ranks) -> None:
-    """A rank other than 0: answer rank 0's share of lm-eval's requests with its own copy of the model."""
+    """A rank other than 0: answer rank 0's share of lm-eval's requests with its own copy of the model. A copy
+    that cannot be loaded answers with its error, which rank 0 raises naming this rank."""
     from divlab.evalsuite.ranks import serve
     from divlab.evalsuite.spread_lm import answer_with
 
     if not _asks_lm_eval(todo):
         return
     lm_eval_only = [p for p in todo if isinstance(p.benchmark, LmEvalBenchmark)]  # rank 0 runs code benchmarks
-    loaded = _load(model, config, backend, lm_eval_only, ranks)
-    serve(answer_with(backend.build(loaded, config, ranks)), ranks)
+    try:
+        answer = answer_with(backend.build(_load(model, config, backend, lm_eval_only, ranks), config, ranks))
+    except Exception as error:
+        answer = _failing_with(error)
+    serve(answer, ranks)
+
+
+def _failing_with(error: Exception):
+    def answer(method: str, arguments: list) -> list:
+        raise error
+    return answer
 
 
 def write_scores(model: str, config: SuiteConfig, out_dir: Path) -> dict:
@@ -224,12 +267,11 @@ def _load(name: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark],
     from divlab.device import resolve_device
     from divlab.evalsuite.ranks import local_device
     from divlab.evalsuite.replay import model_args
-    from divlab.models.pretrained import adapter_base, default_dtype, load_causal_lm, load_tokenizer, resolve_model
+    from divlab.models.pretrained import adapter_base, default_dtype, load_tokenizer, resolve_model
 
     device = local_device(resolve_device(config.device), ranks)
     if backend.uses_loaded_model or not all(isinstance(p.benchmark, LmEvalBenchmark) for p in todo):
-        model, tokenizer = load_causal_lm(name, device)
-        model.eval()
+        model, tokenizer = _load_model(name, device)
         dtype = str(model.dtype).removeprefix("torch.")
     else:
         model, tokenizer, dtype = None, load_tokenizer(name), default_dtype(device)
@@ -237,6 +279,33 @@ def _load(name: str, config: SuiteConfig, backend, todo: list[PlannedBenchmark],
     lm_args = model_args(name, resolve_model(adapter_base(name) or name),
                          (Path(name) / "tokenizer_config.json").is_file(), dtype)
     return Loaded(name, model, tokenizer, device, chat, lm_args)
+
+
+def _load_model(name: str, device: str):
+    from divlab.models.pretrained import load_causal_lm
+
+    model, tokenizer = load_causal_lm(name, device)
+    model.eval()
+    return model, tokenizer
+
+
+def _with_model(loaded: Loaded) -> Loaded:
+    """`loaded` holding divlab's copy of the model (loaded again where it was released)."""
+    if loaded.model is None:
+        loaded.model, loaded.tokenizer = _load_model(loaded.name, loaded.device)
+    return loaded
+
+
+def _release_model(loaded: Loaded) -> None:
+    """Free divlab's copy of the model, and the GPU memory it held, for a backend that reads the weights itself."""
+    if loaded.model is None:
+        return
+    loaded.model = None
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _run_lm_eval(planned: PlannedBenchmark, lm, loaded: Loaded, config: SuiteConfig, backend,

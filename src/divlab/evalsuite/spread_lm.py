@@ -6,11 +6,11 @@ from __future__ import annotations
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
 
-from divlab.evalsuite.ranks import Answer, Ranks, interleave, spread
+from divlab.evalsuite.ranks import Answer, Ranks, context, in_order, shares, spread
 
 METHODS = ("loglikelihood", "loglikelihood_rolling", "generate_until")
-# requests per rank per round: answers go into rank 0's request cache round by round, so an interrupted
-# benchmark keeps what was answered before the interruption
+# about this many requests per rank per round: answers go into rank 0's request cache round by round, so an
+# interrupted benchmark keeps what was answered before the interruption
 ROUND = 64
 
 
@@ -27,7 +27,8 @@ def answer_with(lm: HFLM, disable_tqdm: bool = True) -> Answer:
 
 class SpreadHFLM(HFLM):
     """HFLM whose every call is answered in shares by the launched ranks. lm-eval sees one process (rank 0,
-    world 1): it builds and scores every request here, so prompts and scores are a single process's."""
+    world 1): it builds and scores every request here, so the prompts are a single process's (the replies too,
+    wherever batching cannot change a number: see docs/evalsuite.md)."""
 
     def __init__(self, ranks: Ranks, **kwargs):
         super().__init__(**kwargs)
@@ -37,16 +38,16 @@ class SpreadHFLM(HFLM):
     def _spread(self, method: str, requests: list, disable_tqdm: bool) -> list:
         own = answer_with(self, disable_tqdm)
         answers = []
-        step = ROUND * self.ranks.world
-        for start in range(0, len(requests), step):
-            batch = requests[start:start + step]
+        rounds = -(-len(requests) // (ROUND * self.ranks.world))
+        # each rank answers a contiguous block, the answer choices of a document together (see `ranks.shares`)
+        for batch in shares(requests, rounds, lambda request: context(request.args)):
             per_rank = spread(method, [request.args for request in batch], own, self.ranks)
             for rank, part in enumerate(per_rank):
                 self.answered_per_rank[rank] += len(part)
-            batch_answers = interleave(per_rank)
-            for i, (request, result) in enumerate(zip(batch, batch_answers, strict=True)):
-                if i % self.ranks.world:  # rank 0's own answers were cached as HFLM computed them
-                    self.cache_hook.add_partial(method, request.args, result)
+            batch_answers = in_order(per_rank)
+            # rank 0's own answers, the first, were cached as HFLM computed them
+            for request, result in list(zip(batch, batch_answers, strict=True))[len(per_rank[0]):]:
+                self.cache_hook.add_partial(method, request.args, result)
             answers.extend(batch_answers)
         return answers
 

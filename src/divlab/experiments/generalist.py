@@ -41,6 +41,8 @@ def run(cell_id: str, config: dict, run_dir: str, threads: int) -> dict:
     _, tuned = mixture_and_adapter(cell_id, config, run_dir, threads, derived=DERIVED)
     suite_dir = cell_dir(run_dir, cell_id) / "suite"
     scores = evaluate_suite(tuned["adapter"], SuiteConfig.from_dict(config["suite"]), suite_dir)
+    if scores is None:  # a launched process other than rank 0: it only answered rank 0's requests
+        return {}
     return {
         "counts": config["mix"]["final_counts"], "base": config["mix"]["base"], "total": config["mix"]["total"],
         "finetune": {k: tuned[k] for k in ("steps", "train_loss", "elapsed_s", "examples", "prompt_format")},

@@ -67,10 +67,14 @@ def convert_gguf(gguf: Path, out_dir: Path) -> Path:
     tokenizer.save_pretrained(partial)
     (partial / "divlab_source.json").write_text(json.dumps({"gguf": str(gguf), "bytes": gguf.stat().st_size}))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    if out_dir.exists():  # another process converted it meanwhile
-        shutil.rmtree(partial)
-    else:
+    try:
         os.replace(partial, out_dir)
+    except OSError:
+        # another process (a launched rank, a second command) finished the same conversion first: its copy
+        # is as good as ours
+        if not (out_dir / "config.json").is_file():
+            raise
+        shutil.rmtree(partial)
     return out_dir
 
 

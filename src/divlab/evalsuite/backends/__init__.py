@@ -33,16 +33,20 @@ class Backend:
     package: str | None = None  # importable module it needs beyond lm-eval
     uses_loaded_model: bool = True  # False: it reads the weights itself (divlab loads them only for code benchmarks)
     serves_ranks: bool = False  # True: runs under a launcher with several processes (see evalsuite.ranks)
+    # its own refusals of the suite's settings on this machine (GPUs, packages they need): check_config(config)
+    check_config: Callable[[object], None] | None = None
 
-    def check(self, ranks) -> None:
-        """Refuse here, before anything is loaded, a backend whose package is missing or that cannot use the
-        launched processes; one line naming what and how to fix it."""
+    def check(self, ranks, config) -> None:
+        """Refuse here, before anything is loaded or written, a backend whose package is missing, that cannot
+        use the launched processes or the suite's settings here; one line naming what and how to fix it."""
         if self.package and importlib.util.find_spec(self.package) is None:
             raise BackendError(f"--backend {self.name} needs the Python package {self.package!r}, which is not "
                                f"installed: {self.install}")
         if ranks.distributed and not self.serves_ranks:
             raise BackendError(f"--backend {self.name} does not run under a launcher with {ranks.world} processes: "
                                f"start one process (it spreads over GPUs itself) or use --backend hf")
+        if self.check_config is not None:
+            self.check_config(config)
 
 
 BACKENDS = Registry("evaluation backend", "divlab.eval_backends", "backend", builtin={

@@ -598,6 +598,10 @@ def _diversity(parser: argparse.ArgumentParser):
     parser.add_argument("--model", default="all-MiniLM-L6-v2",
                         help="sentence-transformers model name or path (default: the packaged all-MiniLM-L6-v2)")
     parser.add_argument("--field", help="the field holding the instruction (default: detected)")
+    parser.add_argument("--embed-backend", default="auto", metavar="NAME",
+                        help="how texts are embedded: torch (sentence-transformers), onnx (the same model in ONNX "
+                        "Runtime, faster on CPU; onnxruntime, in the diversity extra) or auto, onnx where installed, "
+                        "else torch (default auto)")
     parser.add_argument("--duplicate-threshold", type=float, default=0.9,
                         help="cosine similarity at which two items count as near-duplicates (default 0.9)")
     parser.add_argument("--coverage-threshold", type=float, default=0.8,
@@ -619,7 +623,7 @@ def _diversity(parser: argparse.ArgumentParser):
                                    model=args.model, field=args.field, duplicate_threshold=args.duplicate_threshold,
                                    coverage_threshold=args.coverage_threshold, draw=not args.no_map,
                                    progress=not args.quiet, measures=tuple(args.measures),
-                                   projection=args.projection, panels=args.panels)
+                                   projection=args.projection, panels=args.panels, embed_backend=args.embed_backend)
         for name, m in result["datasets"].items():
             print(f"{name:32s} n={m['size']:>7,}  distinct={m['distinct_exact']:>7,}  "
                   f"vendi(emb)={m['vendi_embedding']:7.2f}  vendi(ngram)={m['vendi_ngram']:7.2f}  "

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 import divlab
 from divlab.atomic import atomic_write_json, atomic_write_text
 import divlab.diversity.metrics as metrics
+from divlab.diversity.backends import resolve as resolve_backend
 from divlab.diversity.embed import DEFAULT_MODEL, Embedder
 from divlab.diversity.inputs import InstructionSet, load_instruction_set
 from divlab.diversity.measures import LEXICAL, MEASURES, measure
@@ -47,8 +48,9 @@ def _measure(items: InstructionSet, texts: list[str], vectors: np.ndarray, n_com
     }
 
 
-def _check_arguments(datasets, measures, sample, duplicate_threshold, coverage_threshold) -> None:
+def _check_arguments(datasets, measures, sample, duplicate_threshold, coverage_threshold, embed_backend) -> None:
     """Everything refused before any dataset is read or embedded."""
+    resolve_backend(embed_backend)  # unknown, or named and not installed
     for name in measures:
         MEASURES.get(name)  # an unknown measure fails before anything is embedded
     if not datasets:
@@ -79,12 +81,14 @@ def _draw(texts: dict, vectors: dict, set_names: list, test_names: list, out: Pa
 def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, sample: int = 1000, seed: int = 0,
                       model: str = DEFAULT_MODEL, field: str | None = None, duplicate_threshold: float = 0.9,
                       coverage_threshold: float = 0.8, draw: bool = True, progress: bool = True,
-                      measures: tuple[str, ...] = (), projection: str = "umap", panels: bool = False) -> dict:
+                      measures: tuple[str, ...] = (), projection: str = "umap", panels: bool = False,
+                      embed_backend: str = "auto") -> dict:
     """Measure every dataset (and every `against` benchmark), the coverage of each benchmark by each
     dataset, and draw the map. `measures`: further registered measures (names or "module:function").
     `projection`: "umap" (seeded) or "pca"; `panels`: also one map panel per set (map-panels.png).
+    `embed_backend`: "auto" (the fastest installed), "torch" or "onnx" (divlab.diversity.backends).
     Returns what DIR/diversity.json holds."""
-    _check_arguments(datasets, measures, sample, duplicate_threshold, coverage_threshold)
+    _check_arguments(datasets, measures, sample, duplicate_threshold, coverage_threshold, embed_backend)
     started = time.perf_counter()
     sets = [load_instruction_set(spec, field) for spec in datasets]
     tests = [load_instruction_set(spec, field) for spec in against]
@@ -98,14 +102,17 @@ def measure_diversity(datasets: list[str], out_dir, against: list[str] = (), *, 
         from divlab.diversity.maps import require_projection
 
         require_projection(projection, len({t for chunk in texts.values() for t in chunk}))
-    embedder = Embedder(model)
+    embedder = Embedder(model, backend=embed_backend)
+    embed_started = time.perf_counter()
     try:
         vectors = {name: embedder.embed(chunk) for name, chunk in
                    tqdm(texts.items(), desc="embedding", unit="set", disable=not progress)}
     finally:
         embedder.close()
+    embedding = {**embedder.details, "texts": sum(len(chunk) for chunk in texts.values()),
+                 "embed_s": round(time.perf_counter() - embed_started, 3)}  # cache reads included
     result = {
-        "divlab_version": divlab.__version__, "model": model, "seed": seed, "sample": sample,
+        "divlab_version": divlab.__version__, "model": model, "embedding": embedding, "seed": seed, "sample": sample,
         "compared_at_n": n_compare,
         "note": (f"Vendi Scores are computed on a seeded random {n_compare} of every set's sample (the smallest "
                  f"sample), since the score grows with n; similarity, clusters and lexical measures use each "
@@ -149,5 +156,6 @@ def _page(result: dict) -> str:
         picture += '<p><img src="map-panels.png" alt="one panel per set"></p>'
     style = "body{font-family:sans-serif;max-width:1200px;margin:2em auto}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}table{border-collapse:collapse}"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>divlab diversity</title><style>{style}</style></head>"
-            f"<body><h1>Instruction diversity</h1><p>Embeddings: {html.escape(result['model'])}. "
+            f"<body><h1>Instruction diversity</h1><p>Embeddings: {html.escape(result['model'])} "
+            f"({html.escape(result['embedding']['backend'])} backend). "
             f"{html.escape(result['note'])}</p><table><tr>{head}</tr>{rows}</table>{cover}{picture}</body></html>")

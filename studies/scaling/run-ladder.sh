@@ -13,10 +13,11 @@ run e1 ladder-5k 3 b5k
 # 5k never generalizes at any I (see the page): the rungs the law rests on come next
 run e1 ladder-20k 3 b20k
 run e1 ladder-10k 3 b10k
-# 10k-40k put I* at 80k near 44, below ladder-80k's lowest point: its low end first
-run e1 ladder-80k-low 2 b80k-low
 run e1 ladder-80k 2 b80k
 run e1 ladder-20k-2x128 2 b20k-2x128
 run e1 ladder-20k-4x128 2 b20k-4x128
 run e1 ladder-40k 3 b40k
 run e4 ladder-80k 1 e4-b80k
+# 10k-40k put I* at 80k near 44, below ladder-80k's lowest point; 80k's own cells at I = 64 (0.13, 0.00)
+# then put it above 64: the low end is kept for completeness, last
+run e1 ladder-80k-low 2 b80k-low

@@ -16,6 +16,17 @@ import numpy as np
 from divlab.report.threshold import CENTERS, WIDTHS, fit_logistic
 from divlab.scaling.ladder import Rung
 
+# What a rung's threshold is fitted on, per cell. "unseen": unseen-rule accuracy, the gallery's E1 measure.
+# "transfer": unseen-rule accuracy as a share of the seen-rule control (capped at 1), the skill on the training
+# rules that carries to new ones. With the epochs fixed, a small budget is also a short training, after which
+# even the training rules are not learned (the 5k rung's control falls to 0.2): unseen accuracy then mixes
+# how much was learned with how far it generalizes, and transfer separates the second.
+MEASURES = {
+    "unseen": ("unseen-rule accuracy", lambda point: point.unseen),
+    "transfer": ("transfer (unseen / seen-rule accuracy)",
+                 lambda point: min(1.0, point.unseen / point.seen) if point.seen > 0 else 0.0),
+}
+
 # Cells with fewer examples per instruction than this are the one-example extremes: shown apart, not fitted,
 # so that a drop at very few examples per rule cannot pull the fitted step.
 MIN_EXAMPLES_PER_INSTRUCTION = 4
@@ -55,18 +66,19 @@ def fitted_points(rung: Rung):
     return [p for p in rung.points if rung.recipe.budget / p.instructions >= MIN_EXAMPLES_PER_INSTRUCTION]
 
 
-def rung_threshold(rung: Rung, replicates: int = REPLICATES, seed: int = 0) -> Threshold:
-    """The logistic fit of unseen-rule accuracy against log10 I (report/threshold.py's, as the gallery's E1 page),
-    on cells with >= MIN_EXAMPLES_PER_INSTRUCTION examples per instruction; the bootstrap resamples seeds
-    within each instruction count, so every replicate keeps the grid."""
+def rung_threshold(rung: Rung, replicates: int = REPLICATES, seed: int = 0, measure: str = "unseen") -> Threshold:
+    """The logistic fit of MEASURE (unseen-rule accuracy by default) against log10 I (report/threshold.py's, as
+    the gallery's E1 page), on cells with >= MIN_EXAMPLES_PER_INSTRUCTION examples per instruction; the
+    bootstrap resamples seeds within each instruction count, so every replicate keeps the grid."""
+    name, value_of = MEASURES[measure]
     points = fitted_points(rung)
     x = np.log10([p.instructions for p in points]) if points else np.zeros(0)
-    y = np.array([p.unseen for p in points])
+    y = np.array([value_of(p) for p in points])
     if len({p.instructions for p in points}) < 3:
         return Threshold(rung, None, np.full(replicates, np.nan), len(points), "fewer than 3 instruction counts")
     if not (y.min() < 0.5 < y.max()):
-        reason = ("unseen-rule accuracy stays below 0.5 at every I" if y.max() <= 0.5
-                  else "unseen-rule accuracy is above 0.5 already at the smallest I")
+        reason = (f"{name} stays below 0.5 at every I" if y.max() <= 0.5
+                  else f"{name} is above 0.5 already at the smallest I")
         return Threshold(rung, None, np.full(replicates, np.nan), len(points), reason)
     center, _ = fit_logistic(x, y)
     return Threshold(rung, center, _bootstrap_centers(x, y, replicates, seed), len(points))

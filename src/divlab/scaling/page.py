@@ -68,6 +68,7 @@ def build_ladder_page(ladder: Ladder, figure_dir: Path) -> Page:
           f"{thresholds[id(r)].examples_per_instruction:,.0f}" if thresholds[id(r)].estimable else "–",
           _minutes(_cell_seconds(r)), _minutes(_cell_seconds(r) / max(1, len(r.points)))] for r in ladder.rungs]))
     page.blocks += _law_blocks(budget_law, model_law, base, figure_dir, base_t)
+    page.blocks += _transfer_blocks(ladder.rungs, base, thresholds)
     page.blocks += _accuracy_blocks(ladder.rungs, thresholds, figure_dir)
     page.blocks += _extreme_blocks(ladder.rungs, figure_dir)
     page.blocks += _model_blocks(model_t, model_law, figure_dir)
@@ -145,6 +146,30 @@ def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path, base_
                       "fitted power law with its 95 % band carried to 10^6 examples, and the paper's band."),
                Figure("examples-per-instruction-vs-budget.png", "S* = budget / I* against budget: flat if S governs "
                       "the threshold, rising as the budget if I does.")]
+    return blocks
+
+
+def _transfer_blocks(rungs: list[Rung], base: list[Rung], unseen: dict) -> list:
+    """The same thresholds and budget law on transfer (unseen / seen-rule accuracy per cell, law.MEASURES)."""
+    transfer = {id(r): rung_threshold(r, measure="transfer") for r in rungs}
+    blocks = [Text("Controlling for training length: the transfer threshold", "h2"), Text(
+        "With the epochs fixed, a smaller budget is also a shorter training, and the seen-rule control shows that "
+        "the short ones do not learn even their training rules once those are many (table below). Unseen-rule "
+        "accuracy then mixes how much was learned with how far it carries to new rules. Transfer, the unseen-rule "
+        "accuracy of a cell as a share of its seen-rule accuracy (capped at 1), keeps the second: its threshold is "
+        "the I from which a model does as well on new rules as on its own. Same fit, same bootstrap.")]
+    blocks.append(Table(
+        ["budget", "model", "I* on transfer [95 %]", "S* on transfer", "I* on unseen-rule accuracy [95 %]"],
+        [[f"{r.recipe.budget:,}", r.recipe.model, _interval(transfer[id(r)]),
+          f"{transfer[id(r)].examples_per_instruction:,.0f}" if transfer[id(r)].estimable else "–",
+          _interval(unseen[id(r)])] for r in rungs]))
+    law = fit_power_law([transfer[id(r)] for r in base], "budget")
+    if law is None:
+        return blocks + [Text("No transfer law yet: its I* is estimable at fewer than two budgets of the base model.")]
+    low, high = law.slope_interval()
+    blocks.append(Text(
+        f"Budget ladder on transfer ({base[0].recipe.model}, {len(law.thresholds)} rungs with an I*): I* ∝ "
+        f"budget^{law.slope:.2f} (95 % interval {low:.2f} to {high:.2f}). Which governs it: {what_governs(law)}."))
     return blocks
 
 

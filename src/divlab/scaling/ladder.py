@@ -69,6 +69,7 @@ class Point:
     seen: float
     train_s: float | None  # the cell's training time (what grows with the budget; kept when a cell is re-evaluated)
     fp32_gflops: float | None  # the measuring machine's fp32 peak per thread, when the cell recorded it
+    tokens_per_s: float | None = None  # the cell's training throughput (what the machine's load moves)
 
 
 @dataclass
@@ -164,7 +165,8 @@ def read_ladder(directory, section: str = "e1") -> Ladder:
             rung.points.append(Point(int(row["point"][INSTRUCTIONS_AXIS]), int(row["seed"]),
                                      float(row["result"]["unseen"]["accuracy"]), float(row["result"]["seen"]["accuracy"]),
                                      row["result"].get("train", {}).get("elapsed_s", row["result"].get("wall_s")),
-                                     produced.get("fp32_gflops_per_thread")))
+                                     produced.get("fp32_gflops_per_thread"),
+                                     row["result"].get("train", {}).get("tokens_per_s")))
             rung.sources.add(relative)
     rungs = list(by_recipe.values())
     if rungs:

@@ -135,6 +135,10 @@ def test_transfer_separates_generalization_from_an_undertrained_control(tmp_path
     assert fit_power_law(unseen, "budget").slope < -0.1  # the undertrained rungs pull the raw threshold up
     page = write_ladder_page(tmp_path).read_text()
     assert "the transfer threshold" in page and "Which governs it: I governs" in page
+    plan = make_plan(tmp_path, 160_000)  # beyond the ladder: raw and transfer predictions, a grid around both
+    assert 200 < plan.transfer.instructions < 450 and plan.prediction.instructions < plan.transfer.instructions
+    assert min(plan.grid) <= plan.prediction.low and max(plan.grid) >= plan.transfer.high
+    assert "on transfer (unseen / seen-rule accuracy: undertraining set aside): I* = " in format_plan(plan)
 
 
 def test_plan_inside_the_ladder_interpolates_and_brackets_the_truth(ladder):

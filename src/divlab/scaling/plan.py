@@ -31,6 +31,7 @@ class Plan:
     model_law: PowerLaw | None
     evidence: list[Threshold]
     recipe: str
+    transfer: Prediction | None = None  # the same law on transfer (law.MEASURES): undertraining set aside
 
 
 def suggested_grid(low: float, high: float, points: int = 7, ceiling: int | None = None) -> list[int]:
@@ -50,8 +51,20 @@ def suggested_grid(low: float, high: float, points: int = 7, ceiling: int | None
     return sorted(set(grid))
 
 
-def thresholds_of(rungs) -> list[Threshold]:
-    return [rung_threshold(rung) for rung in rungs]
+def thresholds_of(rungs, measure: str = "unseen") -> list[Threshold]:
+    return [rung_threshold(rung, measure=measure) for rung in rungs]
+
+
+def transfer_prediction(ladder: Ladder, budget: int, params: int) -> Prediction | None:
+    """I* on transfer where its laws can be fitted (None otherwise). With the epochs fixed, a short training
+    leaves even the training rules unlearned, which raises the raw threshold of small budgets; transfer sets that
+    aside, and where a run learns its training rules (as the paper's do) the two thresholds coincide."""
+    base = ladder.base_rungs()
+    budget_law = fit_power_law(thresholds_of(base, "transfer"), "budget")
+    model_law = fit_power_law(thresholds_of(ladder.model_rungs(), "transfer"), "params")
+    if budget_law is None or (params != base[0].recipe.params and model_law is None):
+        return None
+    return predict(budget_law, model_law, budget, params, base[0].recipe.params)
 
 
 def make_plan(ladder_dir, budget: int, model: str | None = None, points: int = 7) -> Plan:
@@ -86,9 +99,13 @@ def plan_from(ladder: Ladder, budget: int, model: str | None, points: int = 7) -
                             "with an estimable I* at one budget)")
         evidence += [t for t in model_thresholds if t.rung not in base]
     prediction = predict(budget_law, model_law, budget, params, base_recipe.params)
-    grid = suggested_grid(prediction.low, prediction.high, points, ceiling=budget)
+    transfer = transfer_prediction(ladder, budget, params)
+    low, high = prediction.low, prediction.high
+    if transfer is not None:  # bracket both: which of them the run will follow depends on how fully it trains
+        low, high = min(low, transfer.low), max(high, transfer.high)
+    grid = suggested_grid(low, high, points, ceiling=budget)
     recipe = (f"{base_recipe.task}; {base_recipe.epochs:g} epochs, batch {base_recipe.batch_size}, lr {base_recipe.lr:g}")
-    return Plan(budget, f"{layers}x{width}", params, prediction, grid, budget_law, model_law, evidence, recipe)
+    return Plan(budget, f"{layers}x{width}", params, prediction, grid, budget_law, model_law, evidence, recipe, transfer)
 
 
 def format_plan(plan: Plan) -> str:
@@ -100,7 +117,14 @@ def format_plan(plan: Plan) -> str:
         f"S* = {plan.budget / p.instructions:,.0f} examples per instruction",
         "  " + ("EXTRAPOLATION: " + "; ".join(p.extrapolated) if p.extrapolated
                 else "inside the measured range (interpolation)"),
-        f"Suggested grid of I (brackets the interval from half its low end to twice its high end):",
+    ]
+    if plan.transfer is not None:
+        t = plan.transfer
+        lines.append(f"  on transfer (unseen / seen-rule accuracy: undertraining set aside): I* = {t.instructions:,.0f}  "
+                     f"(95 % interval {t.low:,.0f} - {t.high:,.0f})")
+    lines += [
+        "Suggested grid of I (brackets the interval" + (" of both" if plan.transfer else "")
+        + " from half its low end to twice its high end):",
         "  " + ", ".join(f"{i:,}" for i in plan.grid),
         f"Law: I* ∝ budget^{plan.budget_law.slope:.2f} (95 % interval {low_b:.2f} - {high_b:.2f}): {what_governs(plan.budget_law)}.",
     ]

@@ -99,36 +99,45 @@ def test_which_of_i_or_s_governs(tmp_path, b, governs):
     assert what_governs(law).startswith(governs)
 
 
+def _rung_with_a_control(root: Path, name: str, budget: int, seen: float, rng, layers: int = 2, width: int = 64,
+                         floor: float = 0.0) -> str:
+    """A finished rung whose seen-rule accuracy is `seen` at every I and whose unseen-rule accuracy rises from
+    `floor` to `seen` in a logistic step at a fixed I = 300."""
+    run_dir = root / name
+    run_dir.mkdir()
+    store = ResultStore(run_dir, create=True)
+    grid = [16, 32, 64, 128, 256, 512, 1024, 2048]
+    cells = [Cell({"dataset.num_train_rules": i}, s, {
+        "dataset": {"alphabet": "abcdefghijkl", "x_len": [2, 2], "y_len": [2, 2], "z_len": [8, 8], "budget": budget,
+                    "num_train_rules": i},
+        "model": {"n_layer": layers, "n_embd": width, "n_head": 4},
+        "train": {"epochs": 11, "batch_size": 256, "lr": 0.006, "seed": s}}) for i in grid if budget / i >= 4 for s in range(3)]
+    store.add_cells(cells)
+    for cell in cells:
+        step = 1 / (1 + np.exp(-(np.log10(cell.point["dataset.num_train_rules"]) - np.log10(300)) / 0.15))
+        seen_here = float(np.clip(seen + rng.normal(0, 0.02), 0.05, 1))
+        unseen = floor + (seen_here - floor) * step + rng.normal(0, 0.02)
+        store.mark_done(cell.cell_id, {"unseen": {"accuracy": float(np.clip(unseen, 0, 1))},
+                                       "seen": {"accuracy": seen_here}, "wall_s": 1.0})
+    store.close()
+    return name
+
+
 def test_transfer_separates_generalization_from_an_undertrained_control(tmp_path):
     """Short trainings learn little even of their training rules: seen-rule accuracy rises with the budget
     (0.3 at 5k to 0.95 at 80k) while unseen = seen x a logistic step at a fixed I* = 300. On unseen-rule
-    accuracy the small rungs never cross 0.5 or cross late; on transfer every rung's I* is near 300, and
-    the law says I governs."""
+    accuracy the small rungs never cross 0.5 or cross late; on transfer every rung that learned its rules has
+    its I* near 300 and the law says I governs; the 5k rung, below the control's floor, has none."""
     rng = np.random.default_rng(3)
-    grid, dirs = [16, 32, 64, 128, 256, 512, 1024, 2048], []
-    for budget, seen in ((5_000, 0.3), (10_000, 0.55), (20_000, 0.75), (40_000, 0.9), (80_000, 0.95)):
-        run_dir = tmp_path / f"b{budget // 1000}k"
-        run_dir.mkdir()
-        store = ResultStore(run_dir, create=True)
-        cells = [Cell({"dataset.num_train_rules": i}, s, {
-            "dataset": {"alphabet": "abcdefghijkl", "x_len": [2, 2], "y_len": [2, 2], "z_len": [8, 8], "budget": budget,
-                        "num_train_rules": i},
-            "model": {"n_layer": 2, "n_embd": 64, "n_head": 4}, "train": {"epochs": 11, "batch_size": 256, "lr": 0.006, "seed": s}})
-            for i in grid if budget / i >= 4 for s in range(3)]
-        store.add_cells(cells)
-        for cell in cells:
-            step = 1 / (1 + np.exp(-(np.log10(cell.point["dataset.num_train_rules"]) - np.log10(300)) / 0.15))
-            seen_here = float(np.clip(seen + rng.normal(0, 0.02), 0.05, 1))
-            store.mark_done(cell.cell_id, {"unseen": {"accuracy": float(np.clip(seen_here * step + rng.normal(0, 0.02), 0, 1))},
-                                           "seen": {"accuracy": seen_here}, "wall_s": 1.0})
-        store.close()
-        dirs.append(run_dir.name)
+    dirs = [_rung_with_a_control(tmp_path, f"b{budget // 1000}k", budget, seen, rng)
+            for budget, seen in ((5_000, 0.3), (10_000, 0.55), (20_000, 0.75), (40_000, 0.9), (80_000, 0.95))]
     (tmp_path / "ladder.json").write_text(json.dumps({"description": "synthetic", "commands": [], "e1": dirs}))
     rungs = read_ladder(tmp_path).base_rungs()
     unseen = [rung_threshold(r) for r in rungs]
     transfer = [rung_threshold(r, measure="transfer") for r in rungs]
     assert not unseen[0].estimable and "unseen-rule accuracy stays below 0.5" in unseen[0].reason
-    for t in transfer:
+    assert not transfer[0].estimable and "seen-rule accuracy >= 0.5" in transfer[0].reason  # nothing learned
+    for t in transfer[1:]:
         assert t.estimable and 220 < t.value < 410, (t.rung.recipe.budget, t.value)
     law = fit_power_law(transfer, "budget")
     assert abs(law.slope) < 0.1 and what_governs(law).startswith("I governs")
@@ -138,7 +147,22 @@ def test_transfer_separates_generalization_from_an_undertrained_control(tmp_path
     plan = make_plan(tmp_path, 160_000)  # beyond the ladder: raw and transfer predictions, a grid around both
     assert 200 < plan.transfer.instructions < 450 and plan.prediction.instructions < plan.transfer.instructions
     assert min(plan.grid) <= plan.prediction.low and max(plan.grid) >= plan.transfer.high
-    assert "on transfer (unseen / seen-rule accuracy: undertraining set aside): I* = " in format_plan(plan)
+    text = format_plan(plan)
+    assert "on transfer (unseen / seen-rule accuracy): I* = " in text and "budget 160,000 is outside" in text
+
+
+def test_plan_says_why_it_has_no_transfer_prediction_for_another_model(tmp_path):
+    """Two larger models whose raw threshold is estimable but whose transfer is above 0.5 at every I (unseen
+    starts at 0.45 of a 0.8 control): the raw prediction for 4x128 stands, the transfer line says why not."""
+    rng = np.random.default_rng(5)
+    dirs = [_rung_with_a_control(tmp_path, f"b{budget // 1000}k", budget, 0.95, rng) for budget in (10_000, 20_000, 40_000)]
+    dirs += [_rung_with_a_control(tmp_path, f"m{layers}x{width}", 20_000, 0.8, rng, layers, width, floor=0.45)
+             for layers, width in ((2, 128), (4, 128))]
+    (tmp_path / "ladder.json").write_text(json.dumps({"description": "synthetic", "commands": [], "e1": dirs}))
+    plan = make_plan(tmp_path, 20_000, "4x128")
+    assert plan.prediction.instructions > 0 and plan.transfer is None
+    assert "on transfer (unseen / seen-rule accuracy): no prediction (no model ladder with an estimable transfer I*" \
+        in format_plan(plan)
 
 
 def test_plan_inside_the_ladder_interpolates_and_brackets_the_truth(ladder):

@@ -17,14 +17,17 @@ from divlab.report.threshold import CENTERS, WIDTHS, fit_logistic
 from divlab.scaling.ladder import Rung
 
 # What a rung's threshold is fitted on, per cell. "unseen": unseen-rule accuracy, the gallery's E1 measure.
-# "transfer": unseen-rule accuracy as a share of the seen-rule control (capped at 1), the skill on the training
-# rules that carries to new ones. With the epochs fixed, a small budget is also a short training, after which
-# even the training rules are not learned (the 5k rung's control falls to 0.2): unseen accuracy then mixes
-# how much was learned with how far it generalizes, and transfer separates the second.
+# "transfer": unseen-rule accuracy as a share of the seen-rule control (capped at 1), on the cells that learned
+# their own rules (seen-rule accuracy >= LEARNED; the others have no transfer to speak of, and a ratio over a
+# near-zero control is noise). With the epochs fixed, a small budget is also a short training, after which even
+# the training rules are not learned (the 5k rung's control falls to 0.2): unseen accuracy then mixes how much
+# was learned with how far it carries, and transfer normalises by the first. It does not control training
+# length itself: the number of steps still grows with the budget.
+LEARNED = 0.5
 MEASURES = {
     "unseen": ("unseen-rule accuracy", lambda point: point.unseen),
-    "transfer": ("transfer (unseen / seen-rule accuracy)",
-                 lambda point: min(1.0, point.unseen / point.seen) if point.seen > 0 else 0.0),
+    "transfer": (f"transfer (unseen / seen-rule accuracy, on cells with seen-rule accuracy >= {LEARNED})",
+                 lambda point: min(1.0, point.unseen / point.seen) if point.seen >= LEARNED else None),
 }
 
 # Cells with fewer examples per instruction than this are the one-example extremes: shown apart, not fitted,
@@ -71,11 +74,12 @@ def rung_threshold(rung: Rung, replicates: int = REPLICATES, seed: int = 0, meas
     the gallery's E1 page), on cells with >= MIN_EXAMPLES_PER_INSTRUCTION examples per instruction; the
     bootstrap resamples seeds within each instruction count, so every replicate keeps the grid."""
     name, value_of = MEASURES[measure]
-    points = fitted_points(rung)
+    points = [p for p in fitted_points(rung) if value_of(p) is not None]  # transfer: the cells that learned
     x = np.log10([p.instructions for p in points]) if points else np.zeros(0)
     y = np.array([value_of(p) for p in points])
     if len({p.instructions for p in points}) < 3:
-        return Threshold(rung, None, np.full(replicates, np.nan), len(points), "fewer than 3 instruction counts")
+        where = "" if measure == "unseen" else f" with seen-rule accuracy >= {LEARNED}"
+        return Threshold(rung, None, np.full(replicates, np.nan), len(points), f"fewer than 3 instruction counts{where}")
     if not (y.min() < 0.5 < y.max()):
         reason = (f"{name} stays below 0.5 at every I" if y.max() <= 0.5
                   else f"{name} is above 0.5 already at the smallest I")
@@ -122,6 +126,8 @@ class PowerLaw:
     thresholds: list[Threshold]
 
     def slope_interval(self) -> tuple[float, float]:
+        if len(self.slopes) == 0:  # no replicate crossed 0.5 on every rung: the point estimate alone
+            return (self.slope, self.slope)
         return tuple(float(v) for v in np.percentile(self.slopes, [2.5, 97.5]))
 
     def log_prediction(self, value: float) -> tuple[float, np.ndarray]:

@@ -31,7 +31,9 @@ class Plan:
     model_law: PowerLaw | None
     evidence: list[Threshold]
     recipe: str
-    transfer: Prediction | None = None  # the same law on transfer (law.MEASURES): undertraining set aside
+    transfer: Prediction | None = None  # the same law on transfer (law.MEASURES)
+    transfer_law: PowerLaw | None = None
+    transfer_missing: str = ""  # why there is no transfer prediction
 
 
 def suggested_grid(low: float, high: float, points: int = 7, ceiling: int | None = None) -> list[int]:
@@ -55,16 +57,20 @@ def thresholds_of(rungs, measure: str = "unseen") -> list[Threshold]:
     return [rung_threshold(rung, measure=measure) for rung in rungs]
 
 
-def transfer_prediction(ladder: Ladder, budget: int, params: int) -> Prediction | None:
-    """I* on transfer where its laws can be fitted (None otherwise). With the epochs fixed, a short training
-    leaves even the training rules unlearned, which raises the raw threshold of small budgets; transfer sets that
-    aside, and where a run learns its training rules (as the paper's do) the two thresholds coincide."""
+def transfer_prediction(ladder: Ladder, budget: int, params: int) -> tuple[Prediction | None, PowerLaw | None, str]:
+    """(prediction, budget law, why not) on transfer. With the epochs fixed, a short training leaves even the
+    training rules unlearned, which raises the raw threshold of small budgets; transfer normalises by the
+    seen-rule control, and where a run learns its training rules (as the paper's do) the two coincide."""
     base = ladder.base_rungs()
     budget_law = fit_power_law(thresholds_of(base, "transfer"), "budget")
-    model_law = fit_power_law(thresholds_of(ladder.model_rungs(), "transfer"), "params")
-    if budget_law is None or (params != base[0].recipe.params and model_law is None):
-        return None
-    return predict(budget_law, model_law, budget, params, base[0].recipe.params)
+    if budget_law is None:
+        return None, None, "its I* is estimable at fewer than two budgets"
+    model_law = None
+    if params != base[0].recipe.params:
+        model_law = fit_power_law(thresholds_of(ladder.model_rungs(), "transfer"), "params")
+        if model_law is None:
+            return None, budget_law, "no model ladder with an estimable transfer I* at two sizes or more"
+    return predict(budget_law, model_law, budget, params, base[0].recipe.params), budget_law, ""
 
 
 def make_plan(ladder_dir, budget: int, model: str | None = None, points: int = 7) -> Plan:
@@ -99,13 +105,14 @@ def plan_from(ladder: Ladder, budget: int, model: str | None, points: int = 7) -
                             "with an estimable I* at one budget)")
         evidence += [t for t in model_thresholds if t.rung not in base]
     prediction = predict(budget_law, model_law, budget, params, base_recipe.params)
-    transfer = transfer_prediction(ladder, budget, params)
+    transfer, transfer_law, transfer_missing = transfer_prediction(ladder, budget, params)
     low, high = prediction.low, prediction.high
     if transfer is not None:  # bracket both: which of them the run will follow depends on how fully it trains
         low, high = min(low, transfer.low), max(high, transfer.high)
     grid = suggested_grid(low, high, points, ceiling=budget)
     recipe = (f"{base_recipe.task}; {base_recipe.epochs:g} epochs, batch {base_recipe.batch_size}, lr {base_recipe.lr:g}")
-    return Plan(budget, f"{layers}x{width}", params, prediction, grid, budget_law, model_law, evidence, recipe, transfer)
+    return Plan(budget, f"{layers}x{width}", params, prediction, grid, budget_law, model_law, evidence, recipe, transfer,
+                transfer_law, transfer_missing)
 
 
 def format_plan(plan: Plan) -> str:
@@ -120,11 +127,17 @@ def format_plan(plan: Plan) -> str:
     ]
     if plan.transfer is not None:
         t = plan.transfer
-        lines.append(f"  on transfer (unseen / seen-rule accuracy: undertraining set aside): I* = {t.instructions:,.0f}  "
-                     f"(95 % interval {t.low:,.0f} - {t.high:,.0f})")
+        low_t, high_t = plan.transfer_law.slope_interval()
+        lines += [f"  on transfer (unseen / seen-rule accuracy): I* = {t.instructions:,.0f}  (95 % interval "
+                  f"{t.low:,.0f} - {t.high:,.0f}); law I* ∝ budget^{plan.transfer_law.slope:.2f} "
+                  f"({low_t:.2f} - {high_t:.2f})",
+                  "    " + ("EXTRAPOLATION: " + "; ".join(t.extrapolated) if t.extrapolated
+                            else "inside the measured range (interpolation)")]
+    else:
+        lines.append(f"  on transfer (unseen / seen-rule accuracy): no prediction ({plan.transfer_missing})")
     lines += [
-        "Suggested grid of I (brackets the interval" + (" of both" if plan.transfer else "")
-        + " from half its low end to twice its high end):",
+        "Suggested grid of I (brackets " + ("both intervals, from half the lower end to twice the higher"
+                                            if plan.transfer else "the interval, from half its low end to twice its high end") + "):",
         "  " + ", ".join(f"{i:,}" for i in plan.grid),
         f"Law: I* ∝ budget^{plan.budget_law.slope:.2f} (95 % interval {low_b:.2f} - {high_b:.2f}): {what_governs(plan.budget_law)}.",
     ]
@@ -137,6 +150,10 @@ def format_plan(plan: Plan) -> str:
         r = t.rung
         fit = (f"I* = {t.value:,.0f} [{t.interval()[0]:,.0f}, {t.interval()[1]:,.0f}]" if t.estimable
                else f"no I* ({t.reason})")
+        if plan.transfer_law is not None:
+            on_transfer = rung_threshold(r, measure="transfer")
+            fit += (f"; on transfer {on_transfer.value:,.0f} [{on_transfer.interval()[0]:,.0f}, "
+                    f"{on_transfer.interval()[1]:,.0f}]" if on_transfer.estimable else "; no I* on transfer")
         lines.append(f"  {r.label}: {len(r.points)} cells, seeds {','.join(map(str, r.seeds))}, "
                      f"{len(r.seeds_per_count())} instruction counts; {fit}")
     lines.append(f"Valid for the ladder's recipe only: {plan.recipe}.")

@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from divlab.atomic import atomic_write_json
-from divlab.errors import RunDirError
+from divlab.errors import RunDirError, UsageError
+
+
+def read_directory_manifest(directory, name: str, missing: str) -> dict:
+    """DIRECTORY/NAME, the JSON file that says what a directory of results is (a gallery, a scale ladder);
+    a one-line UsageError ending in `missing` where there is none."""
+    path = Path(directory) / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{directory} is not {missing} (no {name})") from None
 
 
 def differences(old: Any, new: Any, prefix: str = "") -> list[str]:

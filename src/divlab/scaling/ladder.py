@@ -8,12 +8,12 @@ shape, the budget, the model and the training recipe. Every number comes from th
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from divlab.errors import UsageError
+from divlab.rundir import read_directory_manifest
 from divlab.experiments.base import INSTRUCTIONS_AXIS
 from divlab.sweep.store import DATABASE, ResultStore
 
@@ -136,11 +136,7 @@ class Ladder:
 
 
 def read_manifest(directory) -> dict:
-    path = Path(directory) / LADDER_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{directory} is not a scale ladder (no {LADDER_FILE}); see docs/scaling.md") from None
+    return read_directory_manifest(directory, LADDER_FILE, "a scale ladder; see docs/scaling.md")
 
 
 def _rows(run_dir: Path) -> list[dict]:

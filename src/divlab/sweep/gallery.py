@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from divlab.atomic import atomic_write_json
+from divlab.rundir import read_directory_manifest
 from divlab.errors import ConfigError, UsageError
 
 # The paper's synthetic findings, in the paper's order; E6 (a pretrained LLM) is not a from-scratch experiment.
@@ -23,11 +24,7 @@ def is_gallery(out) -> bool:
 
 
 def read_manifest(out) -> dict:
-    path = Path(out) / MANIFEST
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{out} is not a results gallery (no {MANIFEST}); make one with `divlab reproduce all`") from None
+    return read_directory_manifest(out, MANIFEST, "a results gallery; make one with `divlab reproduce all`")
 
 
 def gallery_command(preset: str, seeds: int | None, out, experiments, overrides: dict | None) -> str:

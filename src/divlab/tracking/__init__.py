@@ -136,6 +136,8 @@ def tracked(names: Sequence[str], *, directory: str | Path | None = None, **run_
 def _run_for(directory: str | Path | None) -> LazyRun | None:
     """The run that a row written in `directory` belongs to: the one bound to it, else the command's, else
     the only run open (a kind whose trainer writes below its cell's directory)."""
+    if not _CURRENT:  # nothing tracked: the trainer's rows cost no path resolution
+        return None
     wanted = None if directory is None else Path(directory).resolve()
     bound = [run for where, run in _CURRENT if where is not None and where == wanted]
     unbound = [run for where, run in _CURRENT if where is None]

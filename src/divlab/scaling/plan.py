@@ -34,6 +34,8 @@ class Plan:
     transfer: Prediction | None = None  # the same law on transfer (law.MEASURES)
     transfer_law: PowerLaw | None = None
     transfer_missing: str = ""  # why there is no transfer prediction
+    # id(rung) -> its transfer Threshold, fitted once (each is a 400-replicate bootstrap)
+    transfer_evidence: dict | None = None
 
 
 def suggested_grid(low: float, high: float, points: int = 7, ceiling: int | None = None) -> list[int]:
@@ -57,17 +59,23 @@ def thresholds_of(rungs, measure: str = "unseen") -> list[Threshold]:
     return [rung_threshold(rung, measure=measure) for rung in rungs]
 
 
-def transfer_prediction(ladder: Ladder, budget: int, params: int) -> tuple[Prediction | None, PowerLaw | None, str]:
+def transfer_thresholds(ladder: Ladder) -> dict:
+    """id(rung) -> the rung's threshold on transfer, for every rung of the ladder."""
+    return {id(rung): rung_threshold(rung, measure="transfer") for rung in ladder.rungs}
+
+
+def transfer_prediction(ladder: Ladder, fitted: dict, budget: int,
+                        params: int) -> tuple[Prediction | None, PowerLaw | None, str]:
     """(prediction, budget law, why not) on transfer. With the epochs fixed, a short training leaves even the
     training rules unlearned, which raises the raw threshold of small budgets; transfer normalises by the
     seen-rule control, and where a run learns its training rules (as the paper's do) the two coincide."""
     base = ladder.base_rungs()
-    budget_law = fit_power_law(thresholds_of(base, "transfer"), "budget")
+    budget_law = fit_power_law([fitted[id(r)] for r in base], "budget")
     if budget_law is None:
         return None, None, "its I* is estimable at fewer than two budgets"
     model_law = None
     if params != base[0].recipe.params:
-        model_law = fit_power_law(thresholds_of(ladder.model_rungs(), "transfer"), "params")
+        model_law = fit_power_law([fitted[id(r)] for r in ladder.model_rungs()], "params")
         if model_law is None:
             return None, budget_law, "no model ladder with an estimable transfer I* at two sizes or more"
     return predict(budget_law, model_law, budget, params, base[0].recipe.params), budget_law, ""
@@ -105,14 +113,15 @@ def plan_from(ladder: Ladder, budget: int, model: str | None, points: int = 7) -
                             "with an estimable I* at one budget)")
         evidence += [t for t in model_thresholds if t.rung not in base]
     prediction = predict(budget_law, model_law, budget, params, base_recipe.params)
-    transfer, transfer_law, transfer_missing = transfer_prediction(ladder, budget, params)
+    on_transfer = transfer_thresholds(ladder)
+    transfer, transfer_law, transfer_missing = transfer_prediction(ladder, on_transfer, budget, params)
     low, high = prediction.low, prediction.high
     if transfer is not None:  # bracket both: which of them the run will follow depends on how fully it trains
         low, high = min(low, transfer.low), max(high, transfer.high)
     grid = suggested_grid(low, high, points, ceiling=budget)
     recipe = (f"{base_recipe.task}; {base_recipe.epochs:g} epochs, batch {base_recipe.batch_size}, lr {base_recipe.lr:g}")
     return Plan(budget, f"{layers}x{width}", params, prediction, grid, budget_law, model_law, evidence, recipe, transfer,
-                transfer_law, transfer_missing)
+                transfer_law, transfer_missing, on_transfer)
 
 
 def format_plan(plan: Plan) -> str:
@@ -151,7 +160,7 @@ def format_plan(plan: Plan) -> str:
         fit = (f"I* = {t.value:,.0f} [{t.interval()[0]:,.0f}, {t.interval()[1]:,.0f}]" if t.estimable
                else f"no I* ({t.reason})")
         if plan.transfer_law is not None:
-            on_transfer = rung_threshold(r, measure="transfer")
+            on_transfer = plan.transfer_evidence[id(r)]
             fit += (f"; on transfer {on_transfer.value:,.0f} [{on_transfer.interval()[0]:,.0f}, "
                     f"{on_transfer.interval()[1]:,.0f}]" if on_transfer.estimable else "; no I* on transfer")
         lines.append(f"  {r.label}: {len(r.points)} cells, seeds {','.join(map(str, r.seeds))}, "

@@ -85,10 +85,13 @@ def rung_threshold(rung: Rung, replicates: int = REPLICATES, seed: int = 0, meas
                   else f"{name} is above 0.5 already at the smallest I")
         return Threshold(rung, None, np.full(replicates, np.nan), len(points), reason)
     center, _ = fit_logistic(x, y)
-    return Threshold(rung, center, _bootstrap_centers(x, y, replicates, seed), len(points))
+    # Each rung draws its own resamples: with one seed for all, replicate k of every rung would pick the same
+    # seed positions, tying rungs together that share no cells. The key is the recipe, so a page is stable.
+    key = [seed, rung.recipe.budget, rung.recipe.n_layer, rung.recipe.n_embd]
+    return Threshold(rung, center, _bootstrap_centers(x, y, replicates, key), len(points))
 
 
-def _bootstrap_centers(x: np.ndarray, y: np.ndarray, replicates: int, seed: int) -> np.ndarray:
+def _bootstrap_centers(x: np.ndarray, y: np.ndarray, replicates: int, seed: list[int]) -> np.ndarray:
     """log10 I* of each replicate (NaN where the resampled cells never cross 0.5). Resampling within each
     instruction count keeps the counts n_j, so a replicate's squared error differs from
     sum_j n_j (p_j - mean_j)^2 by a constant: every replicate is fitted at once from its per-count means, on
@@ -114,7 +117,8 @@ def _bootstrap_centers(x: np.ndarray, y: np.ndarray, replicates: int, seed: int)
 @dataclass
 class PowerLaw:
     """log10 I* = intercept + slope · (log10 v − log10 ref), fitted on the point estimates; slopes[k] and
-    intercepts[k] refit on bootstrap replicate k of every rung."""
+    intercepts[k] refit on bootstrap replicate k of every rung, NaN where some rung's replicate k never crossed
+    0.5: index k stays replicate k, so two laws that share a rung can be combined replicate by replicate."""
 
     variable: str  # "budget" or "params"
     ref: float
@@ -126,9 +130,10 @@ class PowerLaw:
     thresholds: list[Threshold]
 
     def slope_interval(self) -> tuple[float, float]:
-        if len(self.slopes) == 0:  # no replicate crossed 0.5 on every rung: the point estimate alone
+        good = self.slopes[np.isfinite(self.slopes)]
+        if len(good) == 0:  # no replicate crossed 0.5 on every rung: the point estimate alone
             return (self.slope, self.slope)
-        return tuple(float(v) for v in np.percentile(self.slopes, [2.5, 97.5]))
+        return tuple(float(v) for v in np.percentile(good, [2.5, 97.5]))
 
     def log_prediction(self, value: float) -> tuple[float, np.ndarray]:
         dx = np.log10(value) - np.log10(self.ref)
@@ -145,8 +150,10 @@ def fit_power_law(thresholds: list[Threshold], variable: str) -> PowerLaw | None
     x = np.log10(values) - np.log10(ref)
     slope, intercept = np.polyfit(x, [t.log_center for t in usable], 1)
     stacked = np.array([t.replicates for t in usable])  # rungs x replicates
+    fits = np.full((stacked.shape[1], 2), np.nan)
     ok = np.all(np.isfinite(stacked), axis=0)
-    fits = np.array([np.polyfit(x, stacked[:, k], 1) for k in np.flatnonzero(ok)]) if ok.any() else np.zeros((0, 2))
+    if ok.any():  # one least-squares solve for every complete replicate
+        fits[ok] = np.polyfit(x, stacked[:, ok], 1).T
     return PowerLaw(variable, ref, float(slope), float(intercept), fits[:, 0], fits[:, 1],
                     (float(values.min()), float(values.max())), usable)
 
@@ -173,6 +180,7 @@ def what_governs(law: PowerLaw) -> str:
 
 
 def interval_of(samples: np.ndarray) -> tuple[float, float]:
+    samples = samples[np.isfinite(samples)]
     if len(samples) == 0:
         return (float("nan"), float("nan"))
     low, high = np.percentile(samples, [2.5, 97.5])
@@ -199,9 +207,9 @@ def predict(budget_law: PowerLaw, model_law: PowerLaw | None, budget: float, par
                             f"({max(budget / high_b, low_b / budget):.1f}x beyond)")
     if params != base_params:
         shift = np.log10(params) - np.log10(base_params)
-        n = min(len(log_samples), len(model_law.slopes))
+        # Replicate k of both laws: they share the base model's rung at the model law's budget (same draws)
         log_point = log_point + model_law.slope * shift
-        log_samples = log_samples[:n] + model_law.slopes[:n] * shift
+        log_samples = log_samples + model_law.slopes * shift
         low_p, high_p = model_law.span
         if not low_p <= params <= high_p:
             extrapolated.append(f"model size {params:,.0f} non-embedding parameters is outside the measured "

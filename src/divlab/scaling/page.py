@@ -189,7 +189,7 @@ def _law_figures(budget_law, paper, base: list[Rung], base_t: list[Threshold], f
     line, band = zip(*(budget_law.log_prediction(x) for x in xs))
     band = np.array(band)
     ax.plot(xs, 10 ** np.array(line), color="C0", label=f"fit: I* ∝ budget^{budget_law.slope:.2f}")
-    ax.fill_between(xs, 10 ** np.percentile(band, 2.5, axis=1), 10 ** np.percentile(band, 97.5, axis=1),
+    ax.fill_between(xs, 10 ** np.nanpercentile(band, 2.5, axis=1), 10 ** np.nanpercentile(band, 97.5, axis=1),
                     color="C0", alpha=0.15, label="95 % band (bootstrap)")
     ax.fill_between([PAPER_BUDGET / 1.3, PAPER_BUDGET * 1.3], low_paper, high_paper, color="0.6", alpha=0.5,
                     label=f"paper: {low_paper:,}-{high_paper:,} at 10^6")

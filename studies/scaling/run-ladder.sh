@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The scale ladder of issue 25 (docs/scaling.md), the rungs the fitted law rests on first.
-# Resumable: run it again and every finished cell is kept. ~7 h of cell time on 2 cores.
+# Resumable: run it again and every finished cell is kept. Planned ~7 h of cell time on 2 cores; measured 11.9 h
+# on a machine shared with other work (docs/scaling.md, Cost).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 DIVLAB=${DIVLAB:-.venv/bin/divlab}

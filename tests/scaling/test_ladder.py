@@ -295,3 +295,22 @@ def test_a_law_on_two_rungs_and_a_threshold_beyond_the_grid_are_said(tmp_path):
     inside = make_plan(two, 30_000).prediction.extrapolated
     assert inside == ["the budget law rests on 2 rungs with an I*: a line through two points fits them exactly and "
                       "cannot test the law's form"]
+
+
+def test_the_readme_quotes_the_committed_ladder_page():
+    """The project README's scale-ladder paragraph is written by hand: every interval, law and E4 accuracy it
+    quotes must be on the page the databases regenerate (test above), so that a new rung cannot leave it stale."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("- **Scale ladder**")
+    paragraph = readme[start:readme.index("\n- **", start + 1)]
+    page = (COMMITTED / "README.md").read_text()
+    intervals = re.findall(r"(?<![\^\d,.-])(\d[\d,]*) \[(\d[\d,]*), (\d[\d,]*)\]", paragraph)
+    laws = re.findall(r"(budget|params)\^(-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]", paragraph)
+    accuracies = re.findall(r"\b(0\.\d{3})\b", paragraph)
+    assert len(intervals) >= 2 and len(laws) >= 2 and len(accuracies) >= 2, paragraph
+    for value, low, high in intervals:
+        assert f"{value} [{low}, {high}]" in page, (value, low, high)
+    for variable, slope, low, high in laws:
+        assert f"{variable}^{slope} (95 % interval {low} to {high})" in page, (variable, slope)
+    for accuracy in accuracies:
+        assert f"| {accuracy} |" in page, accuracy

@@ -91,6 +91,12 @@ def rung_threshold(rung: Rung, replicates: int = REPLICATES, seed: int = 0, meas
     return Threshold(rung, center, _bootstrap_centers(x, y, replicates, key), len(points))
 
 
+def thresholds_by_rung(rungs, measure: str = "unseen") -> dict[int, Threshold]:
+    """id(rung) -> its Threshold on MEASURE, each rung fitted once (a rung can sit in both the budget and the
+    model ladder, and each fit is a 400-replicate bootstrap)."""
+    return {id(rung): rung_threshold(rung, measure=measure) for rung in rungs}
+
+
 def _bootstrap_centers(x: np.ndarray, y: np.ndarray, replicates: int, seed: list[int]) -> np.ndarray:
     """log10 I* of each replicate (NaN where the resampled cells never cross 0.5). Resampling within each
     instruction count keeps the counts n_j, so a replicate's squared error differs from
@@ -130,10 +136,9 @@ class PowerLaw:
     thresholds: list[Threshold]
 
     def slope_interval(self) -> tuple[float, float]:
-        good = self.slopes[np.isfinite(self.slopes)]
-        if len(good) == 0:  # no replicate crossed 0.5 on every rung: the point estimate alone
+        if not np.isfinite(self.slopes).any():  # no replicate crossed 0.5 on every rung: the point estimate alone
             return (self.slope, self.slope)
-        return tuple(float(v) for v in np.percentile(good, [2.5, 97.5]))
+        return interval_of(self.slopes)
 
     def log_prediction(self, value: float) -> tuple[float, np.ndarray]:
         dx = np.log10(value) - np.log10(self.ref)

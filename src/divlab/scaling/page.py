@@ -15,8 +15,8 @@ from divlab.report.common import accuracy_axes, fmt, mean_sd, plt, reference, sa
 from divlab.report.markdown import render_markdown
 from divlab.report.page import Figure, Page, Table, Text
 from divlab.scaling.ladder import Ladder, Rung, non_embedding_params, read_ladder
-from divlab.scaling.law import (LEARNED, MIN_EXAMPLES_PER_INSTRUCTION, Threshold, fit_power_law, predict, rung_threshold,
-                                what_governs)
+from divlab.scaling.law import (LEARNED, MIN_EXAMPLES_PER_INSTRUCTION, Threshold, fit_power_law, predict,
+                                thresholds_by_rung, what_governs)
 from divlab.sweep.store import DATABASE, ResultStore
 
 FIGURES = "figures"
@@ -45,7 +45,7 @@ def _minutes(seconds: float) -> str:
 def build_ladder_page(ladder: Ladder, figure_dir: Path) -> Page:
     figure_dir.mkdir(parents=True, exist_ok=True)
     base, models = ladder.base_rungs(), ladder.model_rungs()
-    thresholds = {id(r): rung_threshold(r) for r in ladder.rungs}
+    thresholds = thresholds_by_rung(ladder.rungs)
     base_t = [thresholds[id(r)] for r in base]
     model_t = [thresholds[id(r)] for r in models]
     budget_law, model_law = fit_power_law(base_t, "budget"), fit_power_law(model_t, "params")
@@ -151,7 +151,7 @@ def _law_blocks(budget_law, model_law, base: list[Rung], figure_dir: Path, base_
 
 def _transfer_blocks(rungs: list[Rung], base: list[Rung], unseen: dict) -> list:
     """The same thresholds and budget law on transfer (unseen / seen-rule accuracy per cell, law.MEASURES)."""
-    transfer = {id(r): rung_threshold(r, measure="transfer") for r in rungs}
+    transfer = thresholds_by_rung(rungs, "transfer")
     blocks = [Text("Normalised by the seen-rule control: the transfer threshold", "h2"), Text(
         "With the epochs fixed, a smaller budget is also a shorter training, and the seen-rule control (the tables "
         "of accuracy against I below) shows that the short ones do not learn even their training rules once those "

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from divlab.errors import UsageError
-from divlab.scaling.law import PowerLaw, Prediction, Threshold, fit_power_law, predict, rung_threshold, what_governs
+from divlab.scaling.law import PowerLaw, Prediction, Threshold, fit_power_law, predict, thresholds_by_rung, what_governs
 from divlab.scaling.ladder import Ladder, non_embedding_params, parse_model, read_ladder
 
 
@@ -55,15 +55,6 @@ def suggested_grid(low: float, high: float, points: int = 7, ceiling: int | None
     return sorted(set(grid))
 
 
-def thresholds_of(rungs, measure: str = "unseen") -> list[Threshold]:
-    return [rung_threshold(rung, measure=measure) for rung in rungs]
-
-
-def transfer_thresholds(ladder: Ladder) -> dict:
-    """id(rung) -> the rung's threshold on transfer, for every rung of the ladder."""
-    return {id(rung): rung_threshold(rung, measure="transfer") for rung in ladder.rungs}
-
-
 def transfer_prediction(ladder: Ladder, fitted: dict, budget: int,
                         params: int) -> tuple[Prediction | None, PowerLaw | None, str]:
     """(prediction, budget law, why not) on transfer. With the epochs fixed, a short training leaves even the
@@ -93,7 +84,8 @@ def plan_from(ladder: Ladder, budget: int, model: str | None, points: int = 7) -
     if not base:
         raise PlanError(f"{ladder.directory}: the ladder has no finished cells yet; run its sweeps first "
                         f"({'; '.join(ladder.manifest.get('commands', [])) or 'see docs/scaling.md'})")
-    base_thresholds = thresholds_of(base)
+    fitted = thresholds_by_rung(ladder.rungs)
+    base_thresholds = [fitted[id(r)] for r in base]
     budget_law = fit_power_law(base_thresholds, "budget")
     if budget_law is None:
         have = ", ".join(f"{t.rung.label}: {t.reason or 'estimable'}" for t in base_thresholds)
@@ -105,7 +97,7 @@ def plan_from(ladder: Ladder, budget: int, model: str | None, points: int = 7) -
     model_law = None
     evidence = list(base_thresholds)
     if params != base_recipe.params:
-        model_thresholds = thresholds_of(ladder.model_rungs())
+        model_thresholds = [fitted[id(r)] for r in ladder.model_rungs()]
         model_law = fit_power_law(model_thresholds, "params")
         if model_law is None:
             raise PlanError(f"--model {layers}x{width}: the ladder measured I* for one model size only "
@@ -113,7 +105,7 @@ def plan_from(ladder: Ladder, budget: int, model: str | None, points: int = 7) -
                             "with an estimable I* at one budget)")
         evidence += [t for t in model_thresholds if t.rung not in base]
     prediction = predict(budget_law, model_law, budget, params, base_recipe.params)
-    on_transfer = transfer_thresholds(ladder)
+    on_transfer = thresholds_by_rung(ladder.rungs, "transfer")
     transfer, transfer_law, transfer_missing = transfer_prediction(ladder, on_transfer, budget, params)
     low, high = prediction.low, prediction.high
     if transfer is not None:  # bracket both: which of them the run will follow depends on how fully it trains
